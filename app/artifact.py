@@ -1,0 +1,115 @@
+"""The model artifact contract, shared by the exporter, the evaluator and the service.
+
+Layout (TensorFlow Serving style, one integer version per folder)::
+
+    model_artifacts/imdb_lstm/<version>/
+        saved_model.pb, variables/, fingerprint.pb   SavedModel; signature ``serving_default``:
+                                                     int32 ``token_ids`` [batch, maxlen] ->
+                                                     float32 ``probability`` [batch] = P(positive)
+        word_index.json                              word -> frequency rank (1 = most frequent)
+        preprocessing.json                           tokenizer config, its fingerprint, word-index hash
+        metrics.json                                 validation/test metrics, baselines, versions
+        MODEL_CARD.md
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.tokenizer import Tokenizer, TokenizerConfig, word_index_sha256
+
+SIGNATURE = "serving_default"
+INPUT_NAME = "token_ids"
+OUTPUT_NAME = "probability"
+PREPROCESSING_FILE = "preprocessing.json"
+WORD_INDEX_FILE = "word_index.json"
+METRICS_FILE = "metrics.json"
+MODEL_CARD_FILE = "MODEL_CARD.md"
+
+
+class ArtifactError(RuntimeError):
+    """The artifact is missing, incomplete or was made by an incompatible tokenizer."""
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: Path
+    version: int
+    tokenizer: Tokenizer
+    preprocessing: dict[str, Any]
+    metrics: dict[str, Any]
+
+    @property
+    def test_accuracy(self) -> float | None:
+        value = self.metrics.get("test", {}).get("accuracy")
+        return float(value) if value is not None else None
+
+
+def list_versions(model_dir: Path) -> list[int]:
+    if not model_dir.is_dir():
+        return []
+    return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def resolve_version_dir(model_dir: Path, version: int | None = None) -> Path:
+    """The requested version, or the highest one present."""
+    versions = list_versions(model_dir)
+    if not versions:
+        raise ArtifactError(f"no model versions under {model_dir} (expected <dir>/<int>/)")
+    if version is None:
+        version = versions[-1]
+    elif version not in versions:
+        raise ArtifactError(f"model version {version} not found under {model_dir}: {versions}")
+    return model_dir / str(version)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ArtifactError(f"artifact file missing: {path}") from exc
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"artifact file is not valid JSON: {path} ({exc})") from exc
+
+
+def load_artifact(model_dir: Path, version: int | None = None) -> Artifact:
+    """Read the tokenizer side of an artifact and prove it matches this code's tokenizer."""
+    path = resolve_version_dir(model_dir, version)
+    if not (path / "saved_model.pb").exists():
+        raise ArtifactError(f"{path} holds no saved_model.pb")
+    pre = _read_json(path / PREPROCESSING_FILE)
+    word_index = _read_json(path / WORD_INDEX_FILE)
+    config = TokenizerConfig.from_dict(pre["tokenizer"])
+    expected = config.fingerprint()
+    if pre.get("fingerprint") != expected:
+        raise ArtifactError(
+            f"{path}: tokenizer fingerprint mismatch — the artifact was exported with "
+            f"{pre.get('fingerprint')}, this code computes {expected} for the same parameters. "
+            "The tokenizer code changed since training: retrain or run the matching code version."
+        )
+    if pre.get("word_index_sha256") != word_index_sha256(word_index):
+        raise ArtifactError(f"{path}: word_index.json does not match its recorded sha256")
+    metrics_path = path / METRICS_FILE
+    metrics = _read_json(metrics_path) if metrics_path.exists() else {}
+    return Artifact(
+        path=path,
+        version=int(path.name),
+        tokenizer=Tokenizer(config, word_index),
+        preprocessing=pre,
+        metrics=metrics,
+    )
+
+
+def preprocessing_record(config: TokenizerConfig, word_index: dict[str, int]) -> dict[str, Any]:
+    return {
+        "tokenizer": config.to_dict(),
+        "fingerprint": config.fingerprint(),
+        "word_index_file": WORD_INDEX_FILE,
+        "word_index_sha256": word_index_sha256(word_index),
+        "signature": SIGNATURE,
+        "input_name": INPUT_NAME,
+        "output_name": OUTPUT_NAME,
+    }

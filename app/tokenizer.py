@@ -1,0 +1,189 @@
+"""The one tokenizer shared by training and serving.
+
+Everything that decides which integer ids a review becomes lives here, and every parameter that
+influences it is part of :class:`TokenizerConfig`, whose fingerprint ships inside the model artifact.
+The service refuses to start when the artifact's fingerprint differs from the one this code computes,
+so a change to this module can never silently skew served predictions away from training.
+
+Id conventions follow ``keras.datasets.imdb``: 0 = padding, 1 = start of review, 2 = out of
+vocabulary, word of frequency rank ``r`` (1 = most frequent) -> id ``r + 3``; only ids below
+``num_words`` are kept. Sequences are padded and truncated at the front ('pre'), exactly like
+``keras.utils.pad_sequences`` defaults, so the *last* ``maxlen`` ids of a review are what the model sees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+# Bump when the *behaviour* of this module changes in a way the config fields do not capture.
+TOKENIZER_VERSION = 2
+
+PAD_ID = 0
+START_ID = 1
+OOV_ID = 2
+INDEX_FROM = 3
+
+# Frequent function words that carry no sentiment. Dropping them lets the 80-token window cover
+# more of the review. Negations and contrast words ("not", "no", "but", "never", ...) are
+# deliberately absent: they flip or qualify sentiment and must reach the model.
+DEFAULT_STOPWORDS: tuple[str, ...] = (
+    "the", "a", "an", "and", "of", "to", "is", "in", "it", "this", "that", "i", "was", "as",
+    "with", "for", "on", "are", "be", "his", "her", "he", "she", "by", "at", "from", "they",
+    "have", "has", "one", "all", "who", "so", "you", "its", "it's", "there", "about", "their",
+    "what", "or", "if", "some", "just", "can", "out", "up", "been", "were", "which", "would",
+    "do", "me", "my", "him", "them", "we", "had", "will", "when", "than", "into", "also",
+    "then", "these", "those", "our", "your", "does", "did", "being", "am", "us",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    """Every parameter that influences the ids a text becomes."""
+
+    num_words: int = 20_000
+    maxlen: int = 80
+    lowercase: bool = True
+    html_break_pattern: str = r"<br\s*/?>"
+    word_pattern: str = r"[^\W_]+(?:'[^\W_]+)*"
+    stopwords: tuple[str, ...] = field(default=DEFAULT_STOPWORDS)
+    padding: str = "pre"
+    truncating: str = "pre"
+    pad_id: int = PAD_ID
+    start_id: int = START_ID
+    oov_id: int = OOV_ID
+    index_from: int = INDEX_FROM
+    version: int = TOKENIZER_VERSION
+
+    def __post_init__(self) -> None:
+        if self.num_words <= self.index_from:
+            raise ValueError(f"num_words must exceed index_from={self.index_from}")
+        if self.maxlen < 1:
+            raise ValueError("maxlen must be positive")
+        if self.padding not in ("pre", "post") or self.truncating not in ("pre", "post"):
+            raise ValueError("padding and truncating must be 'pre' or 'post'")
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["stopwords"] = sorted(set(self.stopwords))
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> TokenizerConfig:
+        values = dict(data)
+        values["stopwords"] = tuple(values.get("stopwords", ()))  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+    def fingerprint(self) -> str:
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def word_index_sha256(word_index: Mapping[str, int]) -> str:
+    canonical = json.dumps(dict(sorted(word_index.items())), separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One review as model input plus the statistics the service exports as metrics."""
+
+    ids: npt.NDArray[np.int32]  # shape (maxlen,)
+    n_tokens: int  # words before truncation (start token excluded)
+    n_oov: int
+
+
+class Tokenizer:
+    """Text -> words -> ids -> fixed-length int32 rows."""
+
+    def __init__(self, config: TokenizerConfig, word_index: Mapping[str, int]) -> None:
+        self.config = config
+        self.word_index = dict(word_index)
+        self._html_break = re.compile(config.html_break_pattern, re.IGNORECASE)
+        self._word = re.compile(config.word_pattern)
+        self._stopwords = frozenset(config.stopwords)
+        # Precompute word -> id once: the hot path is then one dict lookup per word.
+        limit = config.num_words - config.index_from
+        self._ids = {w: r + config.index_from for w, r in word_index.items() if 0 < r < limit}
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self._ids)
+
+    def words(self, text: str) -> list[str]:
+        return split_words(text, self.config, self._html_break, self._word, self._stopwords)
+
+    def to_ids(self, text: str) -> tuple[list[int], int]:
+        """Unpadded ids (start token first) and the number of out-of-vocabulary words."""
+        ids = [self.config.start_id]
+        oov = self.config.oov_id
+        lookup = self._ids.get
+        n_oov = 0
+        for word in self.words(text):
+            token = lookup(word, oov)
+            n_oov += token == oov
+            ids.append(token)
+        return ids, n_oov
+
+    def encode(self, text: str) -> Encoded:
+        ids, n_oov = self.to_ids(text)
+        row = pad_sequence(ids, self.config)
+        return Encoded(ids=row, n_tokens=len(ids) - 1, n_oov=n_oov)
+
+    def encode_batch(self, texts: Sequence[str]) -> npt.NDArray[np.int32]:
+        if not texts:
+            return np.zeros((0, self.config.maxlen), dtype=np.int32)
+        return np.stack([self.encode(t).ids for t in texts])
+
+
+def split_words(
+    text: str,
+    config: TokenizerConfig,
+    html_break: re.Pattern[str] | None = None,
+    word: re.Pattern[str] | None = None,
+    stopwords: frozenset[str] | None = None,
+) -> list[str]:
+    html_break = html_break or re.compile(config.html_break_pattern, re.IGNORECASE)
+    word = word or re.compile(config.word_pattern)
+    stop = stopwords if stopwords is not None else frozenset(config.stopwords)
+    text = html_break.sub(" ", text)
+    if config.lowercase:
+        text = text.lower()
+    return [w for w in word.findall(text) if w not in stop]
+
+
+def pad_sequence(ids: Sequence[int], config: TokenizerConfig) -> npt.NDArray[np.int32]:
+    """One row of ``keras.utils.pad_sequences(..., maxlen, padding, truncating, value=pad_id)``."""
+    maxlen = config.maxlen
+    row = np.full(maxlen, config.pad_id, dtype=np.int32)
+    if len(ids) > maxlen:
+        ids = ids[-maxlen:] if config.truncating == "pre" else ids[:maxlen]
+    if ids:
+        if config.padding == "pre":
+            row[maxlen - len(ids) :] = ids
+        else:
+            row[: len(ids)] = ids
+    return row
+
+
+def build_word_index(texts: Iterable[str], config: TokenizerConfig) -> dict[str, int]:
+    """Rank words by frequency (ties broken alphabetically, so the result is deterministic).
+
+    Only words that can receive an id below ``num_words`` are kept; the rest are OOV anyway.
+    """
+    html_break = re.compile(config.html_break_pattern, re.IGNORECASE)
+    word = re.compile(config.word_pattern)
+    stop = frozenset(config.stopwords)
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(split_words(text, config, html_break, word, stop))
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    keep = config.num_words - config.index_from - 1
+    return {w: rank for rank, (w, _) in enumerate(ranked[:keep], start=1)}
