@@ -1,0 +1,59 @@
+# IMDB LSTM sentiment service: one uvicorn process serving the committed SavedModel on :8000.
+#
+#   docker build -t imdb-sentiment:cpu .                                  # CPU (default)
+#   docker build --build-arg TF_VARIANT=gpu -t imdb-sentiment:gpu .       # NVIDIA GPU (CUDA wheels)
+#
+# Classic-builder compatible on purpose (no BuildKit-only syntax).
+FROM python:3.11-slim
+
+# cpu -> tensorflow-cpu (pinned in requirements/runtime.txt)
+# gpu -> tensorflow[and-cuda] of the same version, which pulls the CUDA/cuDNN wheels from PyPI
+ARG TF_VARIANT=cpu
+ARG TF_VERSION=2.21.0
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /srv
+
+# Dependencies first: this layer is rebuilt only when the pins change, not on every code change.
+COPY requirements/runtime.txt requirements/runtime.txt
+RUN set -eu; \
+    case "$TF_VARIANT" in \
+      cpu) cp requirements/runtime.txt /tmp/requirements.txt ;; \
+      gpu) grep -v '^tensorflow-cpu==' requirements/runtime.txt > /tmp/requirements.txt; \
+           echo "tensorflow[and-cuda]==${TF_VERSION}" >> /tmp/requirements.txt ;; \
+      *) echo "TF_VARIANT must be cpu or gpu, got '$TF_VARIANT'" >&2; exit 2 ;; \
+    esac; \
+    pip install --no-cache-dir -r /tmp/requirements.txt; \
+    rm -f /tmp/requirements.txt; \
+    python -c "import tensorflow as tf; print('tensorflow', tf.__version__)"; \
+    useradd --system --uid 10001 --user-group --home-dir /tmp --no-create-home --shell /usr/sbin/nologin app
+
+# Application code and the committed model artifact (read-only for the service user).
+COPY app/ app/
+COPY model_artifacts/ model_artifacts/
+
+# Every path TensorFlow/Keras may write to points at /tmp, which compose mounts as a tmpfs on top
+# of a read-only root filesystem.
+ENV PYTHONPATH=/srv \
+    HOME=/tmp \
+    TMPDIR=/tmp \
+    KERAS_HOME=/tmp/.keras \
+    TF_CPP_MIN_LOG_LEVEL=1 \
+    MODEL_DIR=/srv/model_artifacts/imdb_lstm \
+    TF_VARIANT=${TF_VARIANT}
+
+USER 10001:10001
+EXPOSE 8000
+
+# No curl in slim images: probe /readyz with the standard library. The start period covers the
+# TensorFlow import + model load + warm-up.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=90s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status == 200 else 1)"]
+
+# Exec form: uvicorn is PID 1 and receives SIGTERM directly -> graceful drain and exit.
+STOPSIGNAL SIGTERM
+CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "1", "--timeout-graceful-shutdown", "20", "--no-server-header"]
