@@ -24,6 +24,7 @@ DOWNLOAD_TIMEOUT_S = 15
 _MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 LABELS = {"neg": 0, "pos": 1}
 EXPECTED_PER_SPLIT = 25_000
+Item = tuple[str, str, str, str, bytes]  # split, label, review id, rating, raw bytes
 
 
 class DatasetError(RuntimeError):
@@ -95,7 +96,7 @@ def download(target: Path) -> Path:
     return target
 
 
-def _collect(items: list[tuple[str, str, str, str, bytes]], source: str) -> tuple[Split, Split]:
+def _collect(items: list[Item], source: str) -> tuple[Split, Split]:
     # Sort by (split, label, numeric id) so the order is independent of archive/file-system order.
     items.sort(key=lambda it: (it[0], it[1], int(it[2]), it[3]))
     splits: dict[str, Split] = {"train": Split([], [], []), "test": Split([], [], [])}
@@ -118,8 +119,8 @@ def _collect(items: list[tuple[str, str, str, str, bytes]], source: str) -> tupl
     return splits["train"], splits["test"]
 
 
-def _read_tarball(path: Path) -> list[tuple[str, str, str, str, bytes]]:
-    items = []
+def _read_tarball(path: Path) -> list[Item]:
+    items: list[Item] = []
     try:
         with tarfile.open(path, mode="r:*") as tar:
             for member in tar:
@@ -128,21 +129,23 @@ def _read_tarball(path: Path) -> list[tuple[str, str, str, str, bytes]]:
                     continue
                 fh = tar.extractfile(member)
                 if fh is not None:
-                    items.append((*match.groups(), fh.read()))
+                    split, label, review_id, rating = match.groups()
+                    items.append((split, label, review_id, rating, fh.read()))
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise DatasetError(f"{path}: not a readable tar archive ({exc})") from exc
     return items
 
 
-def _read_folder(path: Path) -> list[tuple[str, str, str, str, bytes]]:
+def _read_folder(path: Path) -> list[Item]:
     root = path if path.name == "aclImdb" else path / "aclImdb"
-    items = []
+    items: list[Item] = []
     for split in ("train", "test"):
         for label in LABELS:
             for file in (root / split / label).glob("*.txt"):
                 match = _MEMBER.search(file.relative_to(root.parent).as_posix())
                 if match is not None:
-                    items.append((*match.groups(), file.read_bytes()))
+                    split_, label_, review_id, rating = match.groups()
+                    items.append((split_, label_, review_id, rating, file.read_bytes()))
     return items
 
 

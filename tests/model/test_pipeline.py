@@ -1,0 +1,86 @@
+"""Training end to end in quick mode, and the exported inference twin's equivalence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from app.artifact import INPUT_NAME, OUTPUT_NAME, SIGNATURE, load_artifact
+from app.tokenizer import Tokenizer, TokenizerConfig, build_word_index
+from tests.model.conftest import SAMPLE
+from training import train
+from training.data import Dataset
+from training.export import EQUIVALENCE_ATOL, export_savedmodel
+from training.model import build_model, compile_model, inference_twin
+
+
+def test_quick_mode_data_to_prediction(tmp_path: Path, sample: Dataset) -> None:
+    model_dir = tmp_path / "imdb_lstm"
+    assert train.main(["--quick", "--data", str(SAMPLE), "--model-dir", str(model_dir)]) == 0
+    artifact = load_artifact(model_dir)  # reload: fingerprint + word-index hash verified
+    assert artifact.version == 1
+    metrics = json.loads((artifact.path / "metrics.json").read_text())
+    assert metrics["training"]["epochs_run"] == 1
+    assert metrics["data"]["sha256"] and metrics["versions"]["tensorflow"] == tf.__version__
+    assert set(metrics["baselines"]) == {
+        "random forest (padded ids, seed baseline)",
+        "TF-IDF + logistic regression (full text)",
+    }
+    assert metrics["test"]["n"] == len(sample.test.texts)
+    assert "Known limits" in (artifact.path / "MODEL_CARD.md").read_text()
+
+    serve = tf.saved_model.load(str(artifact.path)).signatures[SIGNATURE]
+    ids = artifact.tokenizer.encode_batch(sample.test.texts[:7])
+    prob = serve(**{INPUT_NAME: tf.constant(ids)})[OUTPUT_NAME].numpy()
+    assert prob.shape == (7,) and np.all((prob >= 0) & (prob <= 1))
+
+    # A second run gets the next version; an explicit existing version is refused.
+    assert (
+        train.main(
+            ["--quick", "--no-baselines", "--data", str(SAMPLE), "--model-dir", str(model_dir)]
+        )
+        == 0
+    )
+    assert (model_dir / "2" / "saved_model.pb").exists()
+    assert (
+        train.main(
+            ["--quick", "--data", str(SAMPLE), "--model-dir", str(model_dir), "--version", "1"]
+        )
+        == 2
+    )
+
+
+def test_exported_twin_equals_trained_model(tmp_path: Path, sample: Dataset) -> None:
+    """recurrent_dropout=0 copy (cuDNN-eligible) == trained model, also after SavedModel export."""
+    config = TokenizerConfig(num_words=2_000)
+    tok = Tokenizer(config, build_word_index(sample.train.texts, config))
+    x, y = tok.encode_batch(sample.train.texts), np.asarray(sample.train.labels)
+    keras.utils.set_random_seed(7)
+    model = build_model(config.num_words, config.maxlen)
+    compile_model(model)
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)  # non-trivial weights
+
+    twin = inference_twin(model, config.num_words, config.maxlen)
+    assert twin.get_layer("lstm").recurrent_dropout == 0
+    x_test = tok.encode_batch(sample.test.texts)
+    trained = model(x_test, training=False).numpy().reshape(-1)
+    np.testing.assert_allclose(
+        twin(x_test, training=False).numpy().reshape(-1), trained, atol=EQUIVALENCE_ATOL, rtol=0
+    )
+
+    export_savedmodel(twin, tmp_path / "sm", config.maxlen)
+    serve = tf.saved_model.load(str(tmp_path / "sm")).signatures[SIGNATURE]
+    assert serve.structured_input_signature[1][INPUT_NAME].dtype == tf.int32
+    exported = serve(**{INPUT_NAME: tf.constant(x_test)})[OUTPUT_NAME].numpy()
+    np.testing.assert_allclose(exported, trained, atol=EQUIVALENCE_ATOL, rtol=0)
+    assert np.std(trained) > 1e-3  # the comparison is not between two constant outputs
+
+
+@pytest.mark.parametrize("argv", [["--windows", "0"], ["--rf-trees", "0"], ["--version", "0"]])
+def test_bad_arguments(argv: list[str]) -> None:
+    assert train.main(argv) == 2

@@ -1,0 +1,91 @@
+"""Write a versioned artifact: SavedModel (inference twin) + tokenizer files + metrics + model card."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import numpy.typing as npt
+import tensorflow as tf
+
+from app.artifact import (
+    INPUT_NAME,
+    METRICS_FILE,
+    MODEL_CARD_FILE,
+    OUTPUT_NAME,
+    PREPROCESSING_FILE,
+    SIGNATURE,
+    WORD_INDEX_FILE,
+    list_versions,
+    preprocessing_record,
+)
+from app.tokenizer import TokenizerConfig
+from training.model_card import render_model_card
+
+EQUIVALENCE_ATOL = 1e-5
+
+
+def next_version(model_dir: Path) -> int:
+    versions = list_versions(model_dir)
+    return versions[-1] + 1 if versions else 1
+
+
+def export_savedmodel(model: keras.Model, path: Path, maxlen: int) -> None:
+    """Export ``serving_default``: int32 token_ids [batch, maxlen] -> float32 probability [batch]."""
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+
+    def serve(token_ids: tf.Tensor) -> dict[str, tf.Tensor]:
+        return {OUTPUT_NAME: tf.reshape(model(token_ids, training=False), [-1])}
+
+    archive.add_endpoint(
+        name=SIGNATURE,
+        fn=serve,
+        input_signature=[tf.TensorSpec([None, maxlen], tf.int32, name=INPUT_NAME)],
+    )
+    archive.write_out(str(path), verbose=False)
+
+
+def check_equivalence(
+    trained: keras.Model, twin: keras.Model, sample: npt.NDArray[np.int32]
+) -> float:
+    """Max |p_trained - p_twin| on real inputs; raises when above the tolerance."""
+    a = trained(sample, training=False).numpy().reshape(-1)
+    b = twin(sample, training=False).numpy().reshape(-1)
+    diff = float(np.max(np.abs(a - b)))
+    if diff > EQUIVALENCE_ATOL:
+        raise RuntimeError(f"exported twin differs from the trained model by {diff} > 1e-5")
+    return diff
+
+
+def write_artifact(
+    *,
+    model_dir: Path,
+    version: int,
+    twin: keras.Model,
+    config: TokenizerConfig,
+    word_index: dict[str, int],
+    metrics: dict[str, Any],
+    overwrite: bool = False,
+) -> Path:
+    path = model_dir / str(version)
+    if path.exists():
+        if not overwrite:
+            raise FileExistsError(f"{path} exists; pass --overwrite or pick another --version")
+        shutil.rmtree(path)
+    staging = model_dir / f".{version}.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    export_savedmodel(twin, staging, config.maxlen)
+    (staging / WORD_INDEX_FILE).write_text(
+        json.dumps(word_index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
+    )
+    record = preprocessing_record(config, word_index) | {"model_version": version}
+    (staging / PREPROCESSING_FILE).write_text(json.dumps(record, indent=2) + "\n")
+    (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+    (staging / MODEL_CARD_FILE).write_text(render_model_card(version, config, metrics))
+    staging.rename(path)  # a half-written artifact is never visible under its version number
+    return path

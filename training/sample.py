@@ -1,0 +1,69 @@
+"""Draw the small committed sample of real reviews used by tests on machines without the dataset.
+
+    python -m training.sample --data ../shared/data/aclImdb_v1_labeled.tar.gz \
+        --out tests/data/aclImdb_sample.tar.gz --per-class 150
+
+The output keeps the official ``aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt`` layout, so it
+loads through the same code path as the real tarball.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import sys
+import tarfile
+from pathlib import Path
+
+from training.data import DatasetError, Split, load_imdb
+
+SEED = 1234
+
+
+def _add(tar: tarfile.TarFile, name: str, text: str) -> None:
+    payload = text.encode("utf-8")
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = len(payload), 0, 0o644  # reproducible archive
+    tar.addfile(info, io.BytesIO(payload))
+
+
+def _draw(split: Split, per_class: int, rng: random.Random) -> list[int]:
+    chosen: list[int] = []
+    for label in (0, 1):
+        idx = [i for i, y in enumerate(split.labels) if y == label]
+        if len(idx) < per_class:
+            raise ValueError(f"only {len(idx)} reviews with label {label}, need {per_class}")
+        chosen += sorted(rng.sample(idx, per_class))
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m training.sample",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data", help="dataset tarball or folder (default: $IMDB_DATA)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--per-class", type=int, default=150, help="reviews per class and split")
+    args = p.parse_args(argv)
+    try:
+        if args.per_class < 1:
+            raise ValueError("--per-class must be >= 1")
+        ds = load_imdb(args.data)
+        rng = random.Random(SEED)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(args.out, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+            for name, split in (("train", ds.train), ("test", ds.test)):
+                for i in _draw(split, args.per_class, rng):
+                    _add(tar, f"aclImdb/{name}/{split.ids[i]}.txt", split.texts[i])
+    except (ValueError, DatasetError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""Train the seed LSTM on the Large Movie Review Dataset and export a versioned artifact.
+
+    python -m training.train --data ../shared/data/aclImdb_v1_labeled.tar.gz
+    python -m training.train --quick --data tests/data/imdb_sample   # smoke run, ~1 minute
+
+Protocol: vocabulary and model see only the training split minus a stratified validation hold-out;
+early stopping watches validation loss and restores the best weights; the test set is scored once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from app.tokenizer import Tokenizer, TokenizerConfig, build_word_index
+from training import baselines
+from training.data import Dataset, DatasetError, Split, load_imdb
+from training.evaluation import classification_metrics, format_table
+from training.export import check_equivalence, next_version, write_artifact
+from training.features import last_window, windows
+
+SEED = 1234
+NUM_WORDS = 20_000
+MAXLEN = 80
+BATCH_SIZE = 32
+MAX_EPOCHS = 15
+VALIDATION_FRACTION = 0.1
+EARLY_STOPPING_PATIENCE = 2
+DEFAULT_WINDOWS = 3
+QUICK_REVIEWS = 400  # per split in --quick mode
+DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m training.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--data",
+        help="aclImdb_v1.tar.gz, the labeled repack, or an aclImdb/ folder "
+        "(default: $IMDB_DATA, then the download cache, then download)",
+    )
+    p.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    p.add_argument("--version", type=int, help="artifact version (default: highest + 1)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    p.add_argument("--epochs", type=int, default=MAX_EPOCHS, help="maximum epochs")
+    p.add_argument(
+        "--windows",
+        type=int,
+        default=DEFAULT_WINDOWS,
+        help="80-token training windows per review (1 = the seed's last window only)",
+    )
+    p.add_argument(
+        "--stopwords",
+        choices=["default", "none"],
+        default="default",
+        help="drop frequent function words (negations kept) before windowing",
+    )
+    p.add_argument(
+        "--lr-schedule",
+        choices=["constant", "plateau"],
+        default="plateau",
+        help="plateau: halve the learning rate when validation loss stalls",
+    )
+    p.add_argument("--no-baselines", action="store_true", help="skip random forest and TF-IDF")
+    p.add_argument("--rf-trees", type=int, default=baselines.RF_TREES)
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke run: {QUICK_REVIEWS} reviews per split, 1 epoch, 10-tree forest",
+    )
+    p.add_argument("--report", type=Path, help="also write the metrics JSON here")
+    args = p.parse_args(argv)
+    if args.epochs < 1:
+        raise ValueError("--epochs must be >= 1")
+    if args.windows < 1:
+        raise ValueError("--windows must be >= 1")
+    if args.rf_trees < 1:
+        raise ValueError("--rf-trees must be >= 1")
+    if args.version is not None and args.version < 1:
+        raise ValueError("--version must be a positive integer")
+    if args.quick:
+        args.epochs, args.rf_trees = 1, min(args.rf_trees, 10)
+    return args
+
+
+def log(msg: str) -> None:
+    print(f"[train {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def subsample(split: Split, n: int, seed: int) -> Split:
+    """A stratified, seeded subset (used by --quick)."""
+    if len(split.texts) <= n:
+        return split
+    idx, _ = train_test_split(
+        np.arange(len(split.texts)), train_size=n, random_state=seed, stratify=split.labels
+    )
+    idx = np.sort(idx)
+    return Split(
+        [split.texts[i] for i in idx], [split.labels[i] for i in idx], [split.ids[i] for i in idx]
+    )
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    import keras  # deferred: `--help` and argument errors stay instant
+
+    from training.model import build_model, compile_model, inference_twin
+
+    keras.utils.set_random_seed(SEED)
+    started = time.monotonic()
+    log("loading dataset")
+    ds: Dataset = load_imdb(args.data)
+    train, test = ds.train, ds.test
+    if args.quick:
+        train, test = subsample(train, QUICK_REVIEWS, SEED), subsample(test, QUICK_REVIEWS, SEED)
+    log(f"{len(train.texts)} train / {len(test.texts)} test reviews from {ds.source}")
+
+    fit_idx, val_idx = train_test_split(
+        np.arange(len(train.texts)),
+        test_size=VALIDATION_FRACTION,
+        random_state=SEED,
+        stratify=train.labels,
+    )
+    fit_texts = [train.texts[i] for i in fit_idx]
+    fit_y = [train.labels[i] for i in fit_idx]
+    val_texts = [train.texts[i] for i in val_idx]
+    val_y = np.asarray([train.labels[i] for i in val_idx])
+    test_y = np.asarray(test.labels)
+
+    stopwords = () if args.stopwords == "none" else TokenizerConfig().stopwords
+    config = TokenizerConfig(num_words=NUM_WORDS, maxlen=MAXLEN, stopwords=stopwords)
+    word_index = build_word_index(fit_texts, config)  # never sees validation or test text
+    tokenizer = Tokenizer(config, word_index)
+    log(f"vocabulary: {len(word_index)} words kept, fingerprint {config.fingerprint()[:12]}")
+
+    x_fit, y_fit = windows(tokenizer, fit_texts, fit_y, args.windows)
+    x_val, x_test = last_window(tokenizer, val_texts), last_window(tokenizer, test.texts)
+    log(f"training rows: {len(x_fit)} ({args.windows} window(s) max per review)")
+
+    model = build_model(NUM_WORDS, MAXLEN)
+    compile_model(model)
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss",
+            patience=EARLY_STOPPING_PATIENCE,
+            restore_best_weights=True,
+            verbose=1,
+        ),
+    ]
+    if args.lr_schedule == "plateau":
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=0.5, patience=0, min_lr=1e-5, verbose=1
+            )
+        )
+    fit_started = time.monotonic()
+    history = model.fit(
+        x_fit,
+        y_fit,
+        batch_size=BATCH_SIZE,
+        epochs=args.epochs,
+        validation_data=(x_val, val_y),
+        callbacks=callbacks,
+        shuffle=True,
+        verbose=2,
+    )
+    fit_seconds = time.monotonic() - fit_started
+    val_losses = history.history["val_loss"]
+
+    twin = inference_twin(model, NUM_WORDS, MAXLEN)
+    max_diff = check_equivalence(model, twin, x_val[:512])
+    val_metrics = classification_metrics(val_y, twin.predict(x_val, batch_size=256, verbose=0))
+    test_metrics = classification_metrics(test_y, twin.predict(x_test, batch_size=256, verbose=0))
+    log(
+        f"validation accuracy {val_metrics['accuracy']:.4f}, test accuracy "
+        f"{test_metrics['accuracy']:.4f}"
+    )
+
+    baseline_metrics: dict[str, Any] = {}
+    if not args.no_baselines:
+        log(f"baseline: random forest ({args.rf_trees} trees) on padded ids")
+        x_rf = last_window(tokenizer, fit_texts)
+        baseline_metrics["random forest (padded ids, seed baseline)"] = baselines.random_forest(
+            x_rf, fit_y, x_test, test_y, n_trees=args.rf_trees
+        )
+        log("baseline: TF-IDF + logistic regression on full text")
+        baseline_metrics["TF-IDF + logistic regression (full text)"] = baselines.tfidf_logreg(
+            fit_texts, fit_y, test.texts, test_y
+        )
+
+    import sklearn
+    import tensorflow as tf
+
+    metrics: dict[str, Any] = {
+        "seed": SEED,
+        "validation": val_metrics,
+        "test": test_metrics,
+        "baselines": baseline_metrics,
+        "export_max_abs_diff": max_diff,
+        "training": {
+            "epochs_run": len(val_losses),
+            "best_epoch": int(np.argmin(val_losses)) + 1,
+            "history": {k: [round(float(v), 5) for v in vs] for k, vs in history.history.items()},
+            "wall_time_s": round(time.monotonic() - started, 1),
+            "fit_time_s": round(fit_seconds, 1),
+            "levers": {
+                "windows": args.windows,
+                "stopwords": args.stopwords,
+                "lr_schedule": args.lr_schedule,
+            },
+            "batch_size": BATCH_SIZE,
+            "max_epochs": args.epochs,
+            "quick": args.quick,
+            "command": " ".join(["python -m training.train", *sys.argv[1:]]),
+        },
+        "data": {
+            "source": Path(ds.source).name,
+            "sha256": ds.sha256,
+            "train_reviews": len(train.texts),
+            "validation_reviews": len(val_texts),
+            "fit_reviews": len(fit_texts),
+            "fit_rows": len(x_fit),
+            "test_reviews": len(test.texts),
+        },
+        "versions": {
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__,
+        },
+    }
+    version = args.version or next_version(args.model_dir)
+    path = write_artifact(
+        model_dir=args.model_dir,
+        version=version,
+        twin=twin,
+        config=config,
+        word_index=word_index,
+        metrics=metrics,
+        overwrite=args.overwrite,
+    )
+    log(f"exported {path}")
+    print(format_table({"LSTM": test_metrics} | baseline_metrics))
+    if args.report:
+        args.report.write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parse_args(argv)
+        run(args)
+    except (ValueError, DatasetError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
