@@ -1,0 +1,84 @@
+"""Service configuration: one ``Settings`` object read from environment variables.
+
+Every field maps to an upper-case environment variable of the same name (``MAX_BATCH_SIZE`` ...);
+the README's "Configuration" section documents them all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
+# The repository root: app/ lives directly below it.
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    model_dir: Path = Field(
+        default=DEFAULT_MODEL_DIR, description="Folder holding <version>/ model artifacts."
+    )
+    model_version: int | None = Field(
+        default=None, ge=1, description="Artifact version to serve; unset = the highest present."
+    )
+    max_batch_size: int = Field(
+        default=32, ge=1, le=4096, description="Texts per model call, at most."
+    )
+    max_batch_delay_ms: float = Field(
+        default=0.0,
+        ge=0,
+        le=1000,
+        description=(
+            "How long a non-full batch waits for more texts. 0 = run what is queued at once "
+            "(texts arriving during a model call form the next batch)."
+        ),
+    )
+    max_queue_size: int = Field(
+        default=1024, ge=1, description="Texts waiting for the model, at most."
+    )
+    max_texts_per_request: int = Field(
+        default=64, ge=1, description="Texts in one request, at most."
+    )
+    max_text_chars: int = Field(
+        default=20_000, ge=1, description="Characters in one text, at most."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Request body size, at most."
+    )
+    request_timeout_s: float = Field(
+        default=10.0, gt=0, description="Per-request deadline (504 after)."
+    )
+    threshold: float = Field(
+        default=0.5, ge=0, le=1, description="P(positive) >= threshold -> positive."
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="If set, predict routes need 'Authorization: Bearer <key>'."
+    )
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    retry_after_s: int = Field(default=1, ge=0, description="Retry-After header value on 503.")
+    warmup_batches: int = Field(
+        default=2, ge=0, description="Warm-up calls per batch shape at start."
+    )
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> Self:
+        if self.max_queue_size < self.max_texts_per_request:
+            # Otherwise a maximal request could never fit in the queue and would always get 503.
+            raise ValueError("MAX_QUEUE_SIZE must be >= MAX_TEXTS_PER_REQUEST")
+        return self
+
+    def resolved_model_dir(self) -> Path:
+        """The model dir as given, else relative to the repository root (cwd-independent)."""
+        if self.model_dir.is_absolute() or self.model_dir.exists():
+            return self.model_dir
+        candidate = _REPO_ROOT / self.model_dir
+        return candidate if candidate.exists() else self.model_dir
+
+    @property
+    def max_batch_delay_s(self) -> float:
+        return self.max_batch_delay_ms / 1000.0

@@ -1,0 +1,134 @@
+"""Error mapping: every client mistake becomes a clear 4xx JSON ``ErrorBody``, never a 500.
+
+Codes: 400 malformed JSON, 415 body not sent as application/json, 401 missing/wrong API key, 404/405 routing, 413 body too large,
+422 schema/limit violations, 503 (+ Retry-After) overloaded/not ready/shutting down,
+504 request timeout, 500 only for genuine server faults.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.schemas import ErrorBody
+from app.service import InferenceFailed, RequestTimedOut, Runtime, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+STATUS_CODES = {
+    400: "invalid_json",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    500: "internal_error",
+    503: "unavailable",
+    504: "timeout",
+}
+
+
+def error_response(
+    status: int,
+    detail: str,
+    code: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(detail=detail, code=code or STATUS_CODES.get(status, "error"), errors=errors)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _clean_errors(errors: Any) -> list[dict[str, Any]]:
+    """Location, message and type only: never echo the (private) review text back."""
+    return [
+        {
+            "loc": [str(part) for part in e.get("loc", ())],
+            "msg": e.get("msg"),
+            "type": e.get("type"),
+        }
+        for e in errors
+    ]
+
+
+async def validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _clean_errors(exc.errors())
+    metrics = _runtime(request).metrics
+    content_type = request.headers.get("content-type", "")
+    if "json" not in content_type.lower() and any(e["loc"] == ["body"] for e in errors):
+        # FastAPI does not parse non-JSON bodies; say so instead of "should be a dictionary".
+        metrics.rejected.labels(reason="unsupported_media_type").inc()
+        return error_response(415, "send a JSON body with 'Content-Type: application/json'")
+    if any(e["type"] == "json_invalid" for e in errors):
+        metrics.rejected.labels(reason="invalid_json").inc()
+        return error_response(400, "request body is not valid JSON", errors=errors)
+    metrics.rejected.labels(reason="validation").inc()
+    summary = "; ".join(f"{'.'.join(e['loc'][1:]) or 'body'}: {e['msg']}" for e in errors)
+    return error_response(422, f"invalid request: {summary}", errors=errors)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 401:
+        _runtime(request).metrics.rejected.labels(reason="unauthorized").inc()
+    headers = dict(exc.headers) if exc.headers else None
+    return error_response(exc.status_code, str(exc.detail), headers=headers)
+
+
+async def unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceUnavailable)
+    runtime = _runtime(request)
+    runtime.metrics.rejected.labels(reason=exc.reason).inc()
+    retry_after = str(runtime.settings.retry_after_s)
+    return error_response(503, exc.detail, code=exc.reason, headers={"Retry-After": retry_after})
+
+
+async def timeout_handler(request: Request, exc: Exception) -> JSONResponse:
+    _runtime(request).metrics.rejected.labels(reason="timeout").inc()
+    return error_response(504, str(exc) or "request timed out")
+
+
+async def inference_failed_handler(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("inference failed path=%s cause=%r", request.url.path, exc.__cause__)
+    return error_response(500, "inference failed", code="inference_failed")
+
+
+async def unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error path=%s", request.url.path)
+    return error_response(500, "internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, validation_handler)
+    app.add_exception_handler(StarletteHTTPException, http_exception_handler)
+    app.add_exception_handler(ServiceUnavailable, unavailable_handler)
+    app.add_exception_handler(RequestTimedOut, timeout_handler)
+    app.add_exception_handler(InferenceFailed, inference_failed_handler)
+    app.add_exception_handler(Exception, unhandled_handler)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Body is not valid JSON."},
+    401: {"model": ErrorBody, "description": "Missing or wrong API key (when API_KEY is set)."},
+    413: {"model": ErrorBody, "description": "Body larger than MAX_BODY_BYTES."},
+    415: {"model": ErrorBody, "description": "Body is not sent as application/json."},
+    422: {"model": ErrorBody, "description": "Wrong shape, types, empty text or over a limit."},
+    500: {"model": ErrorBody, "description": "Server fault (never caused by client input)."},
+    503: {
+        "model": ErrorBody,
+        "description": "Queue full, not ready or shutting down (Retry-After).",
+    },
+    504: {"model": ErrorBody, "description": "Not answered within REQUEST_TIMEOUT_S."},
+}

@@ -1,0 +1,80 @@
+"""The TensorFlow side: device choice, SavedModel loading, batched calls, warm-up.
+
+This is the only service module that imports TensorFlow. It calls the SavedModel's concrete
+``serving_default`` function directly: its input signature is fixed ([None, maxlen] int32), so any
+batch size reuses the same graph - no retracing and none of ``model.predict``'s per-call overhead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import tensorflow as tf
+
+from app.artifact import INPUT_NAME, OUTPUT_NAME, SIGNATURE, ArtifactError
+
+logger = logging.getLogger(__name__)
+
+
+def choose_device() -> str:
+    """First GPU (with memory growth, so we don't grab all of it) if TF sees one, else CPU."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        for gpu in gpus:
+            # RuntimeError: already initialised (e.g. a second app in one process).
+            with contextlib.suppress(RuntimeError):
+                tf.config.experimental.set_memory_growth(gpu, True)
+        return "/GPU:0"
+    return "/CPU:0"
+
+
+class ModelRunner:
+    """Holds the loaded SavedModel and turns int32 [n, maxlen] batches into P(positive)."""
+
+    def __init__(self, path: Path, maxlen: int, device: str | None = None) -> None:
+        self.device = device or choose_device()
+        self.maxlen = maxlen
+        started = time.perf_counter()
+        with tf.device(self.device):
+            # Keep the loaded object: the signature function's variables live as long as it does.
+            self._loaded = tf.saved_model.load(str(path))
+        try:
+            self._fn = self._loaded.signatures[SIGNATURE]
+        except KeyError as exc:
+            raise ArtifactError(f"{path}: SavedModel has no signature {SIGNATURE!r}") from exc
+        spec = self._fn.structured_input_signature[1].get(INPUT_NAME)
+        if spec is None or spec.dtype != tf.int32 or spec.shape.as_list()[1:] != [maxlen]:
+            raise ArtifactError(
+                f"{path}: signature input {INPUT_NAME!r} is {spec}, expected int32 [None, {maxlen}]"
+            )
+        logger.info(
+            "model loaded path=%s device=%s seconds=%.2f",
+            path,
+            self.device,
+            time.perf_counter() - started,
+        )
+
+    def predict(self, ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
+        """P(positive) for each row; ``ids`` is int32 [n, maxlen]."""
+        with tf.device(self.device):
+            out = self._fn(**{INPUT_NAME: tf.constant(ids, dtype=tf.int32)})[OUTPUT_NAME]
+        return np.asarray(out.numpy(), dtype=np.float32).reshape(-1)
+
+    def warmup(self, batch_sizes: list[int], repeats: int = 2) -> None:
+        """Run each batch shape once or twice so the first real request pays no init cost."""
+        started = time.perf_counter()
+        for size in batch_sizes:
+            ids = np.zeros((size, self.maxlen), dtype=np.int32)
+            ids[:, -1] = 1
+            for _ in range(max(repeats, 1)):
+                self.predict(ids)
+        logger.info(
+            "model warm-up done batch_sizes=%s seconds=%.2f",
+            batch_sizes,
+            time.perf_counter() - started,
+        )

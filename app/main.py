@@ -1,0 +1,127 @@
+"""ASGI entry point: ``uvicorn app.main:app``.
+
+The lifespan loads and checks the artifact (refusing to start on a tokenizer mismatch), warms the
+model up, starts the batcher, and on shutdown marks the service not-ready, drains queued and
+in-flight work, then stops. SIGTERM flips readiness to 503 immediately (before uvicorn starts
+closing connections), so load balancers stop routing here while accepted requests finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from types import FrameType
+from typing import Any
+
+from fastapi import FastAPI
+
+from app.artifact import ArtifactError
+from app.config import Settings
+from app.errors import install_error_handlers
+from app.middleware import BodySizeLimitMiddleware, RequestMetricsMiddleware
+from app.routes import ops_router, predict_router
+from app.service import RunnerFactory, Runtime
+
+logger = logging.getLogger("app")
+
+DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def configure_logging(level: str) -> None:
+    """One-line logs for the ``app`` logger tree; review text is never logged."""
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(level.upper())
+
+
+def install_drain_handlers(runtime: Runtime) -> Callable[[], None]:
+    """Chain a handler in front of the server's SIGTERM/SIGINT handler; returns an undo.
+
+    Only possible in the main thread (under uvicorn; not under TestClient's portal thread).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        runtime.begin_drain()
+        prev = previous.get(signum)
+        server = getattr(prev, "__self__", None)
+        if server is not None and hasattr(server, "should_exit"):
+            # uvicorn: ask for a graceful stop directly. Its own handler would also re-raise
+            # the signal after shutdown, making a clean, fully drained stop exit with 143.
+            if server.should_exit:
+                server.force_exit = True
+            server.should_exit = True
+        elif callable(prev):
+            prev(signum, frame)
+        elif prev == signal.SIG_DFL:
+            raise SystemExit(0)
+
+    for sig in DRAIN_SIGNALS:
+        previous[sig] = signal.signal(sig, handler)
+
+    def restore() -> None:
+        for sig, prev in previous.items():
+            signal.signal(sig, prev)
+
+    return restore
+
+
+def create_app(
+    settings: Settings | None = None, runner_factory: RunnerFactory | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    runtime = Runtime(settings, runner_factory)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            await runtime.start()
+        except ArtifactError as exc:
+            logger.critical("refusing to start: %s", exc)
+            raise
+        restore = install_drain_handlers(runtime)
+        try:
+            yield
+        finally:
+            logger.info("shutting down: draining batcher")
+            await runtime.stop()
+            restore()
+            logger.info("shutdown complete")
+
+    app = FastAPI(
+        title="IMDB sentiment service",
+        version="1.0",
+        description="LSTM sentiment classifier with dynamic batching. Review text is never logged.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(predict_router)
+    app.include_router(ops_router)
+    route_paths = {getattr(r, "path", "") for r in app.routes}
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, metrics=runtime.metrics
+    )
+    # Added last = outermost: sees every response, including 413s from the size limit.
+    app.add_middleware(
+        RequestMetricsMiddleware, metrics=runtime.metrics, known_routes=lambda: route_paths
+    )
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    """``app.main:app`` is built on first access, so importing this module has no side effects."""
+    if name == "app":
+        app = create_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(name)

@@ -1,0 +1,117 @@
+"""Prometheus metrics, one registry per app (so tests can build several apps in one process).
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (several uvicorn workers), ``render`` aggregates every
+worker's values through ``MultiProcessCollector`` instead of exporting this process only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prom_multiprocess
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+
+from app.batcher import BatchHooks
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+TOKEN_BUCKETS = (0, 10, 20, 40, 80, 120, 160, 240, 320, 480, 640, 1000, 2000)
+RATIO_BUCKETS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+
+
+def _multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+class ServiceMetrics(BatchHooks):
+    """All service metrics; also the batcher's hooks (batch size, queue wait, depth)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        if _multiprocess_dir() is None:
+            ProcessCollector(registry=r)
+            PlatformCollector(registry=r)
+            GCCollector(registry=r)
+        self.requests = Counter(
+            "sentiment_requests", "HTTP requests by route and status.", ["route", "status"],
+            registry=r,
+        )  # fmt: skip
+        self.request_duration = Histogram(
+            "sentiment_request_duration_seconds", "Request latency by route.", ["route"],
+            buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.batch_size = Histogram(
+            "sentiment_batch_size", "Texts per model call.", buckets=BATCH_BUCKETS, registry=r
+        )
+        self.inference_duration = Histogram(
+            "sentiment_inference_duration_seconds", "Seconds per model call (whole batch).",
+            buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.queue_wait = Histogram(
+            "sentiment_queue_wait_seconds", "Seconds a text waited in the batch queue.",
+            buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.queue_depth = Gauge(
+            "sentiment_queue_depth", "Texts waiting in the batch queue.",
+            multiprocess_mode="livesum", registry=r,
+        )  # fmt: skip
+        self.predictions = Counter(
+            "sentiment_predictions", "Predictions served by label.", ["label"], registry=r
+        )
+        self.rejected = Counter(
+            "sentiment_rejected", "Requests refused, by reason.", ["reason"], registry=r
+        )
+        self.review_tokens = Histogram(
+            "sentiment_review_tokens", "Tokens per review before truncation.",
+            buckets=TOKEN_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.oov_ratio = Histogram(
+            "sentiment_oov_ratio", "Share of a review's tokens outside the vocabulary.",
+            buckets=RATIO_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.model_info = Gauge(
+            "sentiment_model_info", "Served model version and device (value 1).",
+            ["version", "device"], multiprocess_mode="liveall", registry=r,
+        )  # fmt: skip
+        self.batch_errors = Counter(
+            "sentiment_batch_errors", "Model calls that raised.", registry=r
+        )
+
+    # --- batcher hooks -------------------------------------------------------------------
+    def on_depth(self, depth: int) -> None:
+        self.queue_depth.set(depth)
+
+    def on_dequeue(self, waits: Sequence[float]) -> None:
+        for wait in waits:
+            self.queue_wait.observe(wait)
+
+    def on_batch(self, size: int, seconds: float, error: BaseException | None) -> None:
+        self.batch_size.observe(size)
+        self.inference_duration.observe(seconds)
+        if error is not None:
+            self.batch_errors.inc()
+
+    # --- per-text statistics -------------------------------------------------------------
+    def observe_text(self, n_tokens: int, n_oov: int) -> None:
+        self.review_tokens.observe(n_tokens)
+        self.oov_ratio.observe(n_oov / n_tokens if n_tokens else 0.0)
+
+    def render(self) -> bytes:
+        if _multiprocess_dir() is not None:
+            registry = CollectorRegistry()
+            prom_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)

@@ -1,0 +1,120 @@
+"""Request and response bodies.
+
+Structural rules (exactly one of ``text``/``texts``, strings, non-blank) live here; the
+deployment-tunable limits (MAX_TEXT_CHARS, MAX_TEXTS_PER_REQUEST) are checked against Settings
+in ``app.routes`` and reported in the same 422 format.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
+
+Label = Literal["positive", "negative"]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("text must contain non-whitespace characters")
+    return value
+
+
+ReviewText = Annotated[StrictStr, Field(min_length=1), AfterValidator(_not_blank)]
+
+
+class PredictRequest(BaseModel):
+    """Either one review (``text``) or several (``texts``), never both."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"text": "A moving, beautifully acted film."},
+                {"texts": ["Loved it.", "A dull, lifeless mess."]},
+            ]
+        },
+    )
+
+    text: ReviewText | None = Field(None, description="One review.")
+    texts: list[ReviewText] | None = Field(None, min_length=1, description="Several reviews.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("provide exactly one of 'text' or 'texts'")
+        return self
+
+    @property
+    def items(self) -> list[str]:
+        return [self.text] if self.text is not None else list(self.texts or [])
+
+    @property
+    def is_batch(self) -> bool:
+        return self.texts is not None
+
+
+class Prediction(BaseModel):
+    label: Label
+    probability: float = Field(ge=0, le=1, description="P(positive).")
+
+
+class PredictResponse(Prediction):
+    model_version: str
+
+
+class PredictBatchResponse(BaseModel):
+    predictions: list[Prediction]
+    model_version: str
+
+
+class ProbabilityOnly(BaseModel):
+    probability: float = Field(ge=0, le=1, description="P(positive).")
+
+
+class ProbabilityResponse(ProbabilityOnly):
+    model_version: str
+
+
+class ProbabilityBatchResponse(BaseModel):
+    predictions: list[ProbabilityOnly]
+    model_version: str
+
+
+class LabelOnly(BaseModel):
+    label: Label
+
+
+class LabelResponse(LabelOnly):
+    model_version: str
+
+
+class LabelBatchResponse(BaseModel):
+    predictions: list[LabelOnly]
+    model_version: str
+
+
+class ModelInfo(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    version: str
+    maxlen: int
+    vocabulary_size: int
+    threshold: float
+    device: str
+    test_accuracy: float | None
+    tokenizer_fingerprint: str
+    max_batch_size: int
+    max_batch_delay_ms: float
+
+
+class Health(BaseModel):
+    status: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer of this service has this shape."""
+
+    detail: str = Field(description="Human-readable reason.")
+    code: str = Field(description="Stable machine-readable code, e.g. 'validation_error'.")
+    errors: list[dict[str, object]] | None = Field(None, description="Per-field problems.")

@@ -1,0 +1,183 @@
+"""The service runtime: artifact + model runner + batcher + metrics + readiness state.
+
+One ``Runtime`` per app lives on ``app.state.runtime``; the lifespan starts and stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from app.artifact import Artifact, ArtifactError, load_artifact
+from app.batcher import Batcher, BatcherClosed, QueueFull
+from app.config import Settings
+from app.metrics import ServiceMetrics
+from app.schemas import Label
+from app.tokenizer import TOKENIZER_VERSION
+
+logger = logging.getLogger(__name__)
+
+Row = npt.NDArray[np.int32]
+
+
+class Runner(Protocol):
+    device: str
+
+    def predict(self, ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]: ...
+
+    def warmup(self, batch_sizes: list[int], repeats: int = 2) -> None: ...
+
+
+RunnerFactory = Callable[[Path, int], Runner]
+
+
+def default_runner_factory(path: Path, maxlen: int) -> Runner:
+    from app.inference import ModelRunner  # TF is imported only when a model is really loaded
+
+    return ModelRunner(path, maxlen)
+
+
+class ServiceUnavailable(Exception):
+    """Answered with 503 + Retry-After; ``reason`` is the ``sentiment_rejected_total`` label."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class RequestTimedOut(Exception):
+    """The prediction was not ready within REQUEST_TIMEOUT_S (504)."""
+
+
+class InferenceFailed(Exception):
+    """The model call for this request's batch raised (500, not the client's fault)."""
+
+
+@dataclass(frozen=True)
+class Scored:
+    probability: float
+    label: Label
+
+
+class Runtime:
+    def __init__(self, settings: Settings, runner_factory: RunnerFactory | None = None) -> None:
+        self.settings = settings
+        self.metrics = ServiceMetrics()
+        self._runner_factory = runner_factory or default_runner_factory
+        self.artifact: Artifact | None = None
+        self.runner: Runner | None = None
+        self.batcher: Batcher[Row, float] | None = None
+        self.warmed_up = False
+        self.draining = False
+
+    @property
+    def ready(self) -> bool:
+        return self.warmed_up and not self.draining and self.batcher is not None
+
+    @property
+    def version(self) -> str:
+        return str(self.artifact.version) if self.artifact else "unknown"
+
+    def _load(self) -> None:
+        """Blocking part of start-up (file reads, TF load, warm-up) - run in a thread."""
+        model_dir = self.settings.resolved_model_dir()
+        artifact = load_artifact(model_dir, self.settings.model_version)
+        if artifact.tokenizer.config.version != TOKENIZER_VERSION:
+            raise ArtifactError(
+                f"{artifact.path}: tokenizer version {artifact.tokenizer.config.version} in the "
+                f"artifact, this code is version {TOKENIZER_VERSION}: retrain or roll back."
+            )
+        maxlen = artifact.tokenizer.config.maxlen
+        runner = self._runner_factory(artifact.path, maxlen)
+        sizes = sorted({1, self.settings.max_batch_size})
+        runner.warmup(sizes, repeats=self.settings.warmup_batches)
+        self.artifact, self.runner = artifact, runner
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._load)
+        assert self.artifact is not None and self.runner is not None
+        s = self.settings
+        self.batcher = Batcher(
+            self._run_batch,
+            max_batch_size=s.max_batch_size,
+            max_delay_s=s.max_batch_delay_s,
+            max_queue_size=s.max_queue_size,
+            hooks=self.metrics,
+            name="model-batcher",
+        )
+        self.batcher.start()
+        self.metrics.model_info.labels(version=self.version, device=self.runner.device).set(1)
+        self.warmed_up = True
+        logger.info(
+            "service ready version=%s device=%s fingerprint=%s max_batch_size=%d "
+            "max_batch_delay_ms=%g max_queue_size=%d",
+            self.version, self.runner.device, self.artifact.preprocessing.get("fingerprint"),
+            s.max_batch_size, s.max_batch_delay_ms, s.max_queue_size,
+        )  # fmt: skip
+
+    def begin_drain(self) -> None:
+        """Readiness goes 503 at once; queued and in-flight work still completes."""
+        if not self.draining:
+            logger.info("draining: readiness now 503")
+        self.draining = True
+
+    async def stop(self) -> None:
+        self.begin_drain()
+        if self.batcher is not None:
+            depth = self.batcher.depth
+            await self.batcher.shutdown(grace_s=max(self.settings.request_timeout_s, 1.0))
+            logger.info("batcher drained (had %d queued)", depth)
+
+    def _run_batch(self, rows: list[Row]) -> Sequence[float]:
+        """Runs in the batcher's thread: one stack, one model call for the whole batch."""
+        assert self.runner is not None
+        probs: list[float] = self.runner.predict(np.stack(rows)).tolist()
+        return probs
+
+    async def score(self, texts: Sequence[str]) -> list[Scored]:
+        """Tokenize, enqueue, await the batched results (in input order)."""
+        batcher, artifact = self.batcher, self.artifact
+        if batcher is None or artifact is None or not self.warmed_up:
+            raise ServiceUnavailable("not_ready", "model is not loaded yet")
+        tokenizer = artifact.tokenizer
+        rows: list[Row] = []
+        for text in texts:
+            encoded = tokenizer.encode(text)
+            self.metrics.observe_text(encoded.n_tokens, encoded.n_oov)
+            rows.append(encoded.ids)
+        try:
+            futures = batcher.submit_many(rows)
+        except QueueFull as exc:
+            raise ServiceUnavailable("queue_full", "server overloaded, retry later") from exc
+        except BatcherClosed as exc:
+            raise ServiceUnavailable("shutting_down", "server is shutting down") from exc
+        try:
+            async with asyncio.timeout(self.settings.request_timeout_s):
+                probs = await asyncio.gather(*futures)
+        except TimeoutError as exc:
+            for fut in futures:  # the batcher skips cancelled items; a running batch is unharmed
+                fut.cancel()
+            raise RequestTimedOut(f"no result within {self.settings.request_timeout_s}s") from exc
+        except asyncio.CancelledError:
+            for fut in futures:
+                fut.cancel()
+            raise
+        except Exception as exc:
+            for fut in futures:
+                fut.cancel()
+            raise InferenceFailed("model call failed") from exc
+        threshold = self.settings.threshold
+        scored = []
+        for p in probs:
+            label: Label = "positive" if p >= threshold else "negative"
+            self.metrics.predictions.labels(label=label).inc()
+            scored.append(Scored(probability=float(p), label=label))
+        return scored
