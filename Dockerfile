@@ -7,9 +7,8 @@
 FROM python:3.11-slim
 
 # cpu -> tensorflow-cpu (pinned in requirements/runtime.txt)
-# gpu -> tensorflow[and-cuda] of the same version, which pulls the CUDA/cuDNN wheels from PyPI
+# gpu -> tensorflow[and-cuda] of the same pinned version, which pulls the CUDA/cuDNN wheels from PyPI
 ARG TF_VARIANT=cpu
-ARG TF_VERSION=2.21.0
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -19,18 +18,22 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /srv
 
 # Dependencies first: this layer is rebuilt only when the pins change, not on every code change.
+# TensorFlow's C++ headers (~290 MB, only for compiling custom ops) are removed afterwards.
 COPY requirements/runtime.txt requirements/runtime.txt
 RUN set -eu; \
     case "$TF_VARIANT" in \
       cpu) cp requirements/runtime.txt /tmp/requirements.txt ;; \
-      gpu) grep -v '^tensorflow-cpu==' requirements/runtime.txt > /tmp/requirements.txt; \
-           echo "tensorflow[and-cuda]==${TF_VERSION}" >> /tmp/requirements.txt ;; \
+      gpu) tf_version=$(sed -n 's/^tensorflow-cpu==//p' requirements/runtime.txt); \
+           grep -v '^tensorflow-cpu==' requirements/runtime.txt > /tmp/requirements.txt; \
+           echo "tensorflow[and-cuda]==${tf_version}" >> /tmp/requirements.txt ;; \
       *) echo "TF_VARIANT must be cpu or gpu, got '$TF_VARIANT'" >&2; exit 2 ;; \
     esac; \
     pip install --no-cache-dir -r /tmp/requirements.txt; \
     rm -f /tmp/requirements.txt; \
+    site=$(python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])"); \
+    rm -rf "$site/tensorflow/include"; \
     python -c "import tensorflow as tf; print('tensorflow', tf.__version__)"; \
-    useradd --system --uid 10001 --user-group --home-dir /tmp --no-create-home --shell /usr/sbin/nologin app
+    useradd --uid 10001 --user-group --home-dir /tmp --no-create-home --shell /usr/sbin/nologin app
 
 # Application code and the committed model artifact (read-only for the service user).
 COPY app/ app/

@@ -1,0 +1,71 @@
+# Developer entry points. The two README commands are `make serve` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
+PYTEST_ARGS ?=
+TRAIN_ARGS  ?=
+BENCH_ARGS  ?=
+
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP     := $(VENV)/.installed-dev
+
+.PHONY: help serve test lint format train bench compose-smoke requirements venv clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"need Python 3.11, got {sys.version}"'
+	$(PYTHON) -m venv $(VENV)
+
+# Re-installs only when the pins change; a second `make serve` / `make test` starts at once.
+$(RUNTIME_STAMP): pyproject.toml requirements/runtime.txt | $(BIN)/python
+	$(PIP) install -q -r requirements/runtime.txt
+	$(PIP) install -q --no-deps -e .
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml requirements/dev.txt $(RUNTIME_STAMP)
+	$(PIP) install -q -r requirements/dev.txt
+	@touch $@
+
+venv: $(DEV_STAMP) ## create .venv with runtime + training + dev dependencies
+
+serve: $(RUNTIME_STAMP) ## serve the committed model on http://$(HOST):$(PORT)
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --workers 1 \
+		--timeout-graceful-shutdown 20 --no-server-header
+
+test: $(DEV_STAMP) ## run the test suite (IMDB_DATA=... enables the full-dataset tests)
+	$(BIN)/python -m pytest -m "not compose" $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP) ## ruff check, ruff format --check, mypy, pinned requirements up to date
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/python scripts/freeze_runtime.py --check
+
+format: $(DEV_STAMP) ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+train: $(DEV_STAMP) ## train a new model version (IMDB_DATA=path/to/aclImdb_v1.tar.gz)
+	$(BIN)/python -m training.train $(TRAIN_ARGS)
+
+bench: $(DEV_STAMP) ## run the benchmarks (results under bench/results/)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+compose-smoke: ## build + start the compose stack, check predictions and Prometheus, tear down
+	scripts/compose_smoke.sh
+
+requirements: ## regenerate requirements/*.txt from the installed venv after changing a pin
+	$(BIN)/python scripts/freeze_runtime.py
+
+clean: ## remove the virtual environment and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
