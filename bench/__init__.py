@@ -1,0 +1,1 @@
+"""Benchmark harness: the service against a naive reference, an HTTP ceiling and the model ceiling."""

@@ -1,0 +1,70 @@
+"""Model-only ceiling: the SavedModel signature called in-process, no HTTP, no queue.
+
+Run as its own process (so TensorFlow's threads and memory never mix with the orchestrator's):
+
+    python -m bench.model_ceiling --model-dir model_artifacts/imdb_lstm --batches 1 64 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from app.artifact import INPUT_NAME, SIGNATURE, load_artifact
+from bench.reviews import load_reviews
+
+
+def measure(fn, x, seconds: float, min_calls: int = 20) -> dict[str, Any]:
+    """Call ``fn`` on one fixed batch until ``seconds`` have passed; per-call times in ms."""
+    times: list[float] = []
+    t_end = time.perf_counter() + seconds
+    while time.perf_counter() < t_end or len(times) < min_calls:
+        t0 = time.perf_counter()
+        fn(x)
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    total = sum(times)
+    return {
+        "calls": len(times),
+        "ms_per_call_p50": statistics.median(times) * 1000,
+        "ms_per_call_p99": times[min(len(times) - 1, int(0.99 * len(times)))] * 1000,
+        "reviews_per_s": len(times) * len(x) / total,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model-dir", type=Path, required=True)
+    ap.add_argument("--batches", type=int, nargs="+", default=[1, 64, 256])
+    ap.add_argument("--seconds", type=float, default=4.0, help="timed seconds per batch size")
+    args = ap.parse_args(argv)
+
+    import tensorflow as tf
+
+    artifact = load_artifact(args.model_dir)
+    signature = tf.saved_model.load(str(artifact.path)).signatures[SIGNATURE]
+    texts, _ = load_reviews(max(args.batches))
+    results: dict[str, Any] = {}
+    for b in args.batches:
+        x = tf.constant(artifact.tokenizer.encode_batch(texts[:b]))
+
+        def call(batch, _sig=signature):
+            return _sig(**{INPUT_NAME: batch})
+
+        measure(call, x, seconds=0.5, min_calls=5)  # warm-up: first calls trace/allocate
+        results[str(b)] = measure(call, x, seconds=args.seconds)
+    # Tokenisation is part of every request's cost; measured here so its share is visible.
+    t0 = time.perf_counter()
+    artifact.tokenizer.encode_batch(texts[:256])
+    results["tokenize_us_per_review"] = (time.perf_counter() - t0) / 256 * 1e6
+    json.dump(results, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

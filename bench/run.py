@@ -1,0 +1,207 @@
+"""``make bench``: the service against its baselines, all measured in this one run.
+
+    python -m bench.run [--quick] [--no-sweep] [--model-dir DIR] [--name latest]
+
+Steps (each server is a real uvicorn subprocess with the README's serve settings, each load run a
+separate load-generator process): client self-check, model-only ceiling, HTTP ceiling, the service,
+the service with batching off, the naive reference, an overload run with a small queue, and the
+batch-size x max-delay sweep. Writes bench/results/<name>.md and .json and prints the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import measure, report
+from bench.reviews import load_reviews, write_bodies
+from bench.server import REPO, Server
+from bench.sweep import run_sweep
+
+LEVELS = [1, 16, 64, 256]
+RESULTS = REPO / "bench" / "results"
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def plan(quick: bool) -> dict[str, Any]:
+    """Request counts per concurrency level: bounded, and long enough for a stable p99."""
+    if quick:
+        return {
+            "n": lambda c: max(300, 8 * c),
+            "naive_n": lambda c: max(30, 2 * c),
+            "seconds": 20.0,
+            "naive_seconds": 8.0,
+            "model_seconds": 1.5,
+            "overload_n": 1500,
+            "overload_rounds": 2,
+            "naive_levels": [1, 16, 64],
+        }
+    return {
+        "n": lambda c: max(1500, 30 * c),
+        "naive_n": lambda c: max(60, 3 * c),
+        "seconds": 30.0,
+        "naive_seconds": 20.0,
+        "model_seconds": 4.0,
+        "overload_n": 4000,
+        "overload_rounds": 3,
+        "naive_levels": LEVELS,
+    }
+
+
+def run_target(
+    name: str, app: str, env: dict[str, Any], bodies: Path, levels: list[int], n_for, seconds: float
+) -> dict[str, Any]:
+    with Server(name, app, env) as srv:
+        log(f"{name}: ready in {srv.ready_s:.2f} s (rss {srv.rss_mib():.0f} MiB)")
+        rows = measure.run_levels(srv, bodies, levels, n_for, seconds, log=log)
+        peak = max([srv.peak_rss_mib(), *srv.rss_samples])
+    return {
+        "app": app,
+        "env": env,
+        "ready_s": round(srv.ready_s or 0, 2),
+        "peak_rss_mib": round(peak, 1),
+        "levels": rows,
+    }
+
+
+def run_overload(
+    app: str, env: dict[str, Any], bodies: Path, n: int, rounds: int
+) -> dict[str, Any]:
+    """Concurrency 256 against a tiny queue: every request must get 200 or 503 + Retry-After."""
+    small = {**env, "MAX_QUEUE_SIZE": "16", "MAX_TEXTS_PER_REQUEST": "16"}
+    out: dict[str, Any] = {"env": small, "rounds": []}
+    with Server("overload", app, small) as srv:
+        for r in range(rounds):
+            srv.rss_samples.clear()
+            res = measure.loadgen(srv.url, bodies, 256, n, 60.0)
+            res["rss_mib_max"] = round(max(srv.rss_samples or [0.0]), 1)
+            res["rss_mib_end"] = round(srv.rss_mib(), 1)
+            out["rounds"].append(res)
+            log(
+                f"  overload round {r + 1}: {res['throughput_rps']:.0f} req/s "
+                f"statuses={res['statuses']} no-Retry-After={res['503_without_retry_after']} "
+                f"rss max={res['rss_mib_max']} MiB"
+            )
+        out["peak_rss_mib"] = round(srv.peak_rss_mib(), 1)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer requests, no sweep (~3 min)")
+    ap.add_argument("--no-sweep", action="store_true")
+    ap.add_argument("--model-dir", default=os.environ.get("MODEL_DIR", "model_artifacts/imdb_lstm"))
+    ap.add_argument("--service-app", default="app.main:app")
+    ap.add_argument("--name", default="latest", help="results file stem under bench/results/")
+    ap.add_argument(
+        "--only",
+        nargs="*",
+        help="subset of: client model ceiling service nobatch naive overload sweep",
+    )
+    args = ap.parse_args(argv)
+    model_dir = str(Path(args.model_dir).resolve())
+    p = plan(args.quick)
+    steps = set(
+        args.only
+        or [
+            "client",
+            "model",
+            "ceiling",
+            "service",
+            "nobatch",
+            "naive",
+            "overload",
+            *([] if args.quick or args.no_sweep else ["sweep"]),
+        ]
+    )
+    started = time.perf_counter()
+    env = {"MODEL_DIR": model_dir}
+    texts, source = load_reviews(4000 if not args.quick else 2000)
+    results: dict[str, Any] = {
+        "machine": measure.machine_info(),
+        "model_dir": model_dir,
+        "reviews": {"source": source, "n": len(texts)},
+        "quick": args.quick,
+        "targets": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        bodies = Path(tmp) / "bodies.jsonl"
+        write_bodies(texts, bodies)
+        if "client" in steps:
+            results["client_check"] = measure.client_check(bodies, 20000)
+            log(
+                f"client check: {results['client_check']['throughput_rps']:.0f} req/s against "
+                "a null server at c=64"
+            )
+        if "model" in steps:
+            results["model_ceiling"] = measure.model_ceiling(model_dir, p["model_seconds"])
+            log("model ceiling: " + json.dumps(results["model_ceiling"]))
+        targets = [
+            ("ceiling", "http_ceiling", "bench.http_ceiling:app", {}, LEVELS, p["n"], p["seconds"]),
+            ("service", "service", args.service_app, env, LEVELS, p["n"], p["seconds"]),
+            (
+                "nobatch",
+                "service_nobatch",
+                args.service_app,
+                {**env, "MAX_BATCH_SIZE": "1"},
+                LEVELS,
+                p["n"],
+                p["seconds"],
+            ),
+            (
+                "naive",
+                "naive",
+                "bench.naive_service:app",
+                env,
+                p["naive_levels"],
+                p["naive_n"],
+                p["naive_seconds"],
+            ),
+        ]
+        for step, name, app, tenv, levels, n_for, secs in targets:
+            if step in steps:
+                results["targets"][name] = run_target(name, app, tenv, bodies, levels, n_for, secs)
+        if "ceiling" in steps and "http_ceiling" in results["targets"]:
+            port_row = results["targets"]["http_ceiling"]["levels"]
+            results["client_check"] = results.get("client_check", {})
+            with Server("hey_check", "bench.http_ceiling:app", {}) as srv:
+                rps = measure.hey_rps(
+                    srv.url, bodies.read_bytes().split(b"\n", 1)[0], 64, max(2000, p["n"](64))
+                )
+                mine = measure.loadgen(srv.url, bodies, 64, p["n"](64), p["seconds"])
+            results["client_check"]["hey_http_ceiling_c64_rps"] = rps
+            results["client_check"]["loadgen_http_ceiling_c64_rps"] = mine["throughput_rps"]
+            log(
+                f"cross-check on the HTTP ceiling at c=64: hey {rps} req/s, "
+                f"bench.loadgen {mine['throughput_rps']} req/s (earlier run: "
+                f"{[r['throughput_rps'] for r in port_row if r['concurrency'] == 64]})"
+            )
+        if "overload" in steps:
+            results["overload"] = run_overload(
+                args.service_app, env, bodies, p["overload_n"], p["overload_rounds"]
+            )
+        if "sweep" in steps:
+            results["sweep"] = run_sweep(args.service_app, env, bodies, log=log)
+    results["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
+    results["wall_s"] = round(time.perf_counter() - started, 1)
+    results["checks"] = report.targets(results)
+    md = report.markdown(results)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / f"{args.name}.md").write_text(md)
+    print("\n" + md)
+    log(f"wrote bench/results/{args.name}.md and .json in {results['wall_s']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
