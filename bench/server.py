@@ -58,6 +58,7 @@ class Server:
     ready_s: float | None = None
     rss_samples: list[float] = field(default_factory=list)
     log_path: Path | None = None
+    cwd: Path = REPO  # another checkout's root (e.g. a "before" snapshot for bench.ab)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> Server:
@@ -78,7 +79,7 @@ class Server:
         fd, log = tempfile.mkstemp(prefix=f"bench-{self.name}-", suffix=".log")
         self.log_path = Path(log)
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fd, stderr=fd)
+        self.proc = subprocess.Popen(cmd, cwd=self.cwd, env=env, stdout=fd, stderr=fd)
         os.close(fd)
         threading.Thread(target=self._sample_rss, daemon=True).start()
         while time.perf_counter() - t0 < READY_TIMEOUT_S:
