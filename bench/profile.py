@@ -39,7 +39,10 @@ def aggregate(raw: str, top: int) -> tuple[list[tuple[str, float]], list[tuple[s
         self_c[frames[-1]] += n
         for f in set(frames):
             incl[f] += n
-    share = lambda c: [(f, n / max(total, 1)) for f, n in c.most_common(top)]  # noqa: E731
+
+    def share(c: Counter[str]) -> list[tuple[str, float]]:
+        return [(f, n / max(total, 1)) for f, n in c.most_common(top)]
+
     return share(self_c), share(incl)
 
 
@@ -71,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         load.start()
         out = Path(tmp) / "stacks.txt"
+        assert srv.proc is not None
         cmd = [
             str(PY_SPY),
             "record",
