@@ -107,7 +107,11 @@ def create_app(
     install_error_handlers(app)
     app.include_router(predict_router)
     app.include_router(ops_router)
+    # Label values for request metrics: every route path (routers are included, not copied).
     route_paths = {getattr(r, "path", "") for r in app.routes}
+    route_paths |= {
+        getattr(r, "path", "") for rt in (predict_router, ops_router) for r in rt.routes
+    }
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, metrics=runtime.metrics
     )

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-
-import pytest
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Starlette's TestClient warns that plain httpx is deprecated in favour of httpx2; the
-    # pinned dev stack uses httpx, so this is not ours to fix (filterwarnings=error otherwise).
-    config.addinivalue_line(
-        "filterwarnings", "ignore:Using `httpx` with `starlette.testclient`:UserWarning"
-    )
+# Starlette's TestClient warns (once, at import) that plain httpx is deprecated in favour of
+# httpx2; the pinned dev stack uses httpx, so this is not ours to fix, and with
+# filterwarnings=error it would abort collection. Import it once here with that one warning muted.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    import fastapi.testclient  # noqa: F401

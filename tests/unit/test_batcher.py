@@ -87,7 +87,7 @@ async def test_size_flush_runs_full_batch_without_waiting_for_delay() -> None:
     batcher = make(model, max_batch_size=4, max_delay_s=60.0)
     batcher.start()
     futures = batcher.submit_many([1, 2, 3, 4])
-    assert await asyncio.wait_for(asyncio.gather(*futures), 10) == [2, 4, 6, 8]
+    assert list(await asyncio.wait_for(asyncio.gather(*futures), 10)) == [2, 4, 6, 8]
     assert model.batches == [[1, 2, 3, 4]]
     await batcher.shutdown()
 
@@ -101,7 +101,7 @@ async def test_delay_flush_collects_items_arriving_within_window() -> None:
     first = batcher.submit(1)
     await asyncio.sleep(0.01)  # well inside the window
     second = batcher.submit(2)
-    assert await asyncio.wait_for(asyncio.gather(first, second), 10) == [2, 4]
+    assert list(await asyncio.wait_for(asyncio.gather(first, second), 10)) == [2, 4]
     assert model.batches == [[1, 2]]  # not full, flushed by the delay as one batch
     assert hooks.sizes == [2]
     assert min(hooks.waits) > 0
@@ -128,7 +128,7 @@ async def test_items_arriving_during_a_model_call_form_the_next_batch() -> None:
     await wait_entered(model)
     rest = batcher.submit_many([1, 2, 3])
     model.gate.set()
-    assert await asyncio.wait_for(asyncio.gather(first, *rest), 10) == [0, 2, 4, 6]
+    assert list(await asyncio.wait_for(asyncio.gather(first, *rest), 10)) == [0, 2, 4, 6]
     assert model.batches == [[0], [1, 2, 3]]
     await batcher.shutdown()
 
@@ -174,7 +174,7 @@ async def test_cancelled_caller_is_skipped_and_does_not_break_the_batch() -> Non
     a, gone, b = batcher.submit_many([1, 2, 3])
     gone.cancel()  # client disconnected / timed out while queued
     model.gate.set()
-    assert await asyncio.wait_for(asyncio.gather(blocker, a, b), 10) == [0, 2, 6]
+    assert list(await asyncio.wait_for(asyncio.gather(blocker, a, b), 10)) == [0, 2, 6]
     assert model.batches == [[0], [1, 3]]
     await batcher.shutdown()
 
@@ -189,7 +189,7 @@ async def test_caller_cancelled_during_model_call_does_not_break_the_batch() -> 
     await wait_entered(model)
     gone.cancel()
     model.gate.set()
-    assert await asyncio.wait_for(asyncio.gather(a, b), 10) == [2, 6]
+    assert list(await asyncio.wait_for(asyncio.gather(a, b), 10)) == [2, 6]
     await batcher.shutdown()
 
 
@@ -206,7 +206,7 @@ async def test_queue_full_raises_at_once_and_all_or_nothing() -> None:
         batcher.submit(3)
     assert batcher.depth == 2
     model.gate.set()
-    assert await asyncio.wait_for(asyncio.gather(running, *queued), 10) == [0, 2, 4]
+    assert list(await asyncio.wait_for(asyncio.gather(running, *queued), 10)) == [0, 2, 4]
     with pytest.raises(QueueFull):
         batcher.submit_many([1, 2, 3])  # more than the queue can ever hold: nothing enqueued
     assert batcher.depth == 0
