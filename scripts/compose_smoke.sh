@@ -33,6 +33,7 @@ compose() { docker compose -p "$PROJECT" "$@"; }
 port_busy() { python3 - "$1" <<'PY'
 import socket, sys
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is not "busy"
 try:
     s.bind(("0.0.0.0", int(sys.argv[1])))
 except OSError:
