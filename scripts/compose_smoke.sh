@@ -3,7 +3,8 @@
 #
 #   scripts/compose_smoke.sh        (or: make compose-smoke)
 #
-#  1. validates the Prometheus config and alert rules with promtool (from the prometheus image);
+#  1. validates the Prometheus config and alert rules and runs the alert unit tests
+#     (monitoring/prometheus/alerts_test.yml) with promtool from the prometheus image;
 #  2. builds the api image and prints its size; `docker compose up -d --wait` and prints the time
 #     until the api container is healthy (GET /readyz == 200 inside the container);
 #  3. checks the hardening: non-root user, read-only root filesystem;
@@ -84,6 +85,10 @@ log "promtool check config (image $PROM_IMAGE)"
 docker run --rm --entrypoint promtool \
   -v "$PWD/monitoring/prometheus:/etc/prometheus:ro" \
   "$PROM_IMAGE" check config /etc/prometheus/prometheus.yml
+log "promtool test rules (alert unit tests)"
+docker run --rm --entrypoint promtool -w /etc/prometheus \
+  -v "$PWD/monitoring/prometheus:/etc/prometheus:ro" \
+  "$PROM_IMAGE" test rules alerts_test.yml
 
 # --- 2. build, start, wait ------------------------------------------------------------------------
 t0=$(now)
