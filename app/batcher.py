@@ -78,6 +78,7 @@ class Batcher(Generic[T, R]):
         # One thread: TF calls never overlap and the batch size stays the unit of work.
         self._executor: ThreadPoolExecutor | None = None
         self._accepting = False
+        self._hurry = False
 
     @property
     def depth(self) -> int:
@@ -114,9 +115,15 @@ class Batcher(Generic[T, R]):
         self._wakeup.set()
         return futures
 
+    def hurry(self) -> None:
+        """Stop holding batches open for ``max_delay_s`` (draining: finish, don't wait for more)."""
+        self._hurry = True
+        self._wakeup.set()
+
     async def shutdown(self, *, cancel_pending: bool = False, grace_s: float | None = None) -> None:
         """Stop accepting; finish queued and in-flight work (or cancel what is still queued)."""
         self._accepting = False
+        self._hurry = True
         if cancel_pending:
             while self._queue:
                 self._queue.popleft().future.cancel()
@@ -142,9 +149,9 @@ class Batcher(Generic[T, R]):
                 return []
             self._wakeup.clear()
             await self._wakeup.wait()
-        if self.max_delay_s > 0 and len(self._queue) < self.max_batch_size and self._accepting:
+        if self.max_delay_s > 0 and len(self._queue) < self.max_batch_size and not self._hurry:
             deadline = self._queue[0].enqueued + self.max_delay_s
-            while len(self._queue) < self.max_batch_size and self._accepting:
+            while len(self._queue) < self.max_batch_size and not self._hurry:
                 remaining = deadline - time.perf_counter()
                 if remaining <= 0:
                     break

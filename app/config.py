@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     max_batch_delay_ms: float = Field(
         default=0.0,
         ge=0,
-        le=1000,
+        le=10_000,
         description=(
             "How long a non-full batch waits for more texts. 0 = run what is queued at once "
             "(texts arriving during a model call form the next batch)."

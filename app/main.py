@@ -8,6 +8,7 @@ closing connections), so load balancers stop routing here while accepted request
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import threading
@@ -48,9 +49,13 @@ def install_drain_handlers(runtime: Runtime) -> Callable[[], None]:
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     previous: dict[int, Any] = {}
+    loop = asyncio.get_running_loop()
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        runtime.begin_drain()
+        # Readiness flips right here; the rest (logging, waking the batcher) runs on the loop,
+        # since a signal handler may interrupt the loop in the middle of its own bookkeeping.
+        runtime.draining = True
+        loop.call_soon_threadsafe(runtime.begin_drain)
         prev = previous.get(signum)
         server = getattr(prev, "__self__", None)
         if server is not None and hasattr(server, "should_exit"):

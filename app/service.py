@@ -77,6 +77,7 @@ class Runtime:
         self.batcher: Batcher[Row, float] | None = None
         self.warmed_up = False
         self.draining = False
+        self._drain_logged = False
 
     @property
     def ready(self) -> bool:
@@ -125,9 +126,12 @@ class Runtime:
 
     def begin_drain(self) -> None:
         """Readiness goes 503 at once; queued and in-flight work still completes."""
-        if not self.draining:
-            logger.info("draining: readiness now 503")
+        if not self._drain_logged:
+            self._drain_logged = True
+            logger.info("draining: readiness now 503; finishing queued and in-flight work")
         self.draining = True
+        if self.batcher is not None:
+            self.batcher.hurry()
 
     async def stop(self) -> None:
         self.begin_drain()

@@ -257,3 +257,16 @@ async def test_submit_before_start_is_refused() -> None:
 def test_invalid_parameters() -> None:
     with pytest.raises(ValueError, match="max_batch_size"):
         Batcher(lambda items: items, max_batch_size=0)
+
+
+@async_test
+async def test_hurry_ends_the_delay_window_early() -> None:
+    model = FakeModel()
+    batcher = make(model, max_batch_size=100, max_delay_s=60.0)
+    batcher.start()
+    future = batcher.submit(1)
+    await asyncio.sleep(0.05)
+    assert not future.done()  # held open for more items
+    batcher.hurry()
+    assert await asyncio.wait_for(future, 10) == 2
+    await batcher.shutdown()
