@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic_core import PydanticCustomError
 
 Label = Literal["positive", "negative"]
 
 
 def _not_blank(value: str) -> str:
     if not value.strip():
-        raise ValueError("text must contain non-whitespace characters")
+        raise PydanticCustomError("blank_text", "text must contain non-whitespace characters")
     return value
 
 
@@ -42,7 +43,7 @@ class PredictRequest(BaseModel):
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
         if (self.text is None) == (self.texts is None):
-            raise ValueError("provide exactly one of 'text' or 'texts'")
+            raise PydanticCustomError("text_xor_texts", "provide exactly one of 'text' or 'texts'")
         return self
 
     @property
