@@ -109,6 +109,11 @@ class ServiceMetrics(BatchHooks):
         self.review_tokens.observe(n_tokens)
         self.oov_ratio.observe(n_oov / n_tokens if n_tokens else 0.0)
 
+    def close(self) -> None:
+        """Multiprocess mode: drop this worker's live gauges from the aggregate."""
+        if _multiprocess_dir() is not None:
+            prom_multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
     def render(self) -> bytes:
         if _multiprocess_dir() is not None:
             registry = CollectorRegistry()

@@ -145,6 +145,7 @@ class Runtime:
             depth = self.batcher.depth
             await self.batcher.shutdown(grace_s=max(self.settings.request_timeout_s, 1.0))
             logger.info("batcher drained (had %d queued)", depth)
+        self.metrics.close()
 
     def _run_batch(self, rows: list[Row]) -> Sequence[float]:
         """Runs in the batcher's thread: one stack, one model call for the whole batch."""

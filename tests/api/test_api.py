@@ -205,3 +205,11 @@ def test_routing_errors_are_json(client: TestClient, method: str, path: str, sta
     response = client.request(method, path)
     assert response.status_code == status
     assert response.json()["code"] in ("not_found", "method_not_allowed")
+
+
+def test_request_id_is_echoed_or_generated(client: TestClient) -> None:
+    given = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    generated = client.get("/healthz", headers={"X-Request-ID": "bad id\nINJECTED"})
+    assert generated.headers["x-request-id"] not in ("", "bad id\nINJECTED")
+    assert "\n" not in generated.headers["x-request-id"]
