@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.tokenizer import Tokenizer, TokenizerConfig, word_index_sha256
+from app.tokenizer import TOKENIZER_VERSION, Tokenizer, TokenizerConfig, word_index_sha256
 
 SIGNATURE = "serving_default"
 INPUT_NAME = "token_ids"
@@ -28,6 +28,16 @@ PREPROCESSING_FILE = "preprocessing.json"
 WORD_INDEX_FILE = "word_index.json"
 METRICS_FILE = "metrics.json"
 MODEL_CARD_FILE = "MODEL_CARD.md"
+
+# Edge cases whose ids are recorded at export and re-derived at load ("golden" examples), next to a
+# few real reviews. The fingerprint proves the *parameters* match; the golden examples prove the
+# *code* still turns text into the same ids (regex engine, Unicode tables, refactors).
+GOLDEN_EDGE_CASES = (
+    "I DON'T like it.<br /><br />Rock'n'roll, café_au_lait... 10/10!",
+    "The movie was not good and it is no fun",
+    "<BR/>zzqx unknownwordxyz   ",
+    "",
+)
 
 
 class ArtifactError(RuntimeError):
@@ -90,20 +100,44 @@ def load_artifact(model_dir: Path, version: int | None = None) -> Artifact:
             f"{pre.get('fingerprint')}, this code computes {expected} for the same parameters. "
             "The tokenizer code changed since training: retrain or run the matching code version."
         )
+    if config.version != TOKENIZER_VERSION:
+        raise ArtifactError(
+            f"{path}: tokenizer version {config.version} in the artifact, this code is version "
+            f"{TOKENIZER_VERSION}: retrain or roll back."
+        )
     if pre.get("word_index_sha256") != word_index_sha256(word_index):
         raise ArtifactError(f"{path}: word_index.json does not match its recorded sha256")
+    tokenizer = Tokenizer(config, word_index)
+    _check_golden(path, tokenizer, pre.get("golden"))
     metrics_path = path / METRICS_FILE
     metrics = _read_json(metrics_path) if metrics_path.exists() else {}
     return Artifact(
         path=path,
         version=int(path.name),
-        tokenizer=Tokenizer(config, word_index),
+        tokenizer=tokenizer,
         preprocessing=pre,
         metrics=metrics,
     )
 
 
-def preprocessing_record(config: TokenizerConfig, word_index: dict[str, int]) -> dict[str, Any]:
+def _check_golden(path: Path, tokenizer: Tokenizer, golden: Any) -> None:
+    if not golden:
+        raise ArtifactError(f"{path}: preprocessing.json records no golden examples")
+    for i, example in enumerate(golden):
+        if tokenizer.encode(example["text"]).ids.tolist() != example["ids"]:
+            raise ArtifactError(
+                f"{path}: golden example {i} tokenizes differently than at export — the "
+                "tokenizer code changed behaviour; retrain or run the matching code version."
+            )
+
+
+def golden_examples(tokenizer: Tokenizer, real_texts: list[str]) -> list[dict[str, Any]]:
+    texts = [*GOLDEN_EDGE_CASES, *real_texts]
+    return [{"text": t, "ids": tokenizer.encode(t).ids.tolist()} for t in texts]
+
+
+def preprocessing_record(tokenizer: Tokenizer, golden_texts: list[str]) -> dict[str, Any]:
+    config, word_index = tokenizer.config, tokenizer.word_index
     return {
         "tokenizer": config.to_dict(),
         "fingerprint": config.fingerprint(),
@@ -112,4 +146,5 @@ def preprocessing_record(config: TokenizerConfig, word_index: dict[str, int]) ->
         "signature": SIGNATURE,
         "input_name": INPUT_NAME,
         "output_name": OUTPUT_NAME,
+        "golden": golden_examples(tokenizer, golden_texts),
     }

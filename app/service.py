@@ -16,12 +16,11 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from app.artifact import Artifact, ArtifactError, load_artifact
+from app.artifact import Artifact, load_artifact
 from app.batcher import Batcher, BatcherClosed, QueueFull
 from app.config import Settings
 from app.metrics import ServiceMetrics
 from app.schemas import Label
-from app.tokenizer import TOKENIZER_VERSION
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +91,6 @@ class Runtime:
         """Blocking part of start-up (file reads, TF load, warm-up) - run in a thread."""
         model_dir = self.settings.resolved_model_dir()
         artifact = load_artifact(model_dir, self.settings.model_version)
-        if artifact.tokenizer.config.version != TOKENIZER_VERSION:
-            raise ArtifactError(
-                f"{artifact.path}: tokenizer version {artifact.tokenizer.config.version} in the "
-                f"artifact, this code is version {TOKENIZER_VERSION}: retrain or roll back."
-            )
         maxlen = artifact.tokenizer.config.maxlen
         runner = self._runner_factory(artifact.path, maxlen)
         sizes = sorted({1, self.settings.max_batch_size})

@@ -23,7 +23,7 @@ from app.artifact import (
     list_versions,
     preprocessing_record,
 )
-from app.tokenizer import TokenizerConfig
+from app.tokenizer import Tokenizer
 from training.model_card import render_model_card
 
 EQUIVALENCE_ATOL = 1e-5
@@ -67,8 +67,8 @@ def write_artifact(
     model_dir: Path,
     version: int,
     twin: keras.Model,
-    config: TokenizerConfig,
-    word_index: dict[str, int],
+    tokenizer: Tokenizer,
+    golden_texts: list[str],
     metrics: dict[str, Any],
     overwrite: bool = False,
 ) -> Path:
@@ -79,11 +79,12 @@ def write_artifact(
         shutil.rmtree(path)
     staging = model_dir / f".{version}.staging"
     shutil.rmtree(staging, ignore_errors=True)
+    config, word_index = tokenizer.config, tokenizer.word_index
     export_savedmodel(twin, staging, config.maxlen)
     (staging / WORD_INDEX_FILE).write_text(
         json.dumps(word_index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
     )
-    record = preprocessing_record(config, word_index) | {"model_version": version}
+    record = preprocessing_record(tokenizer, golden_texts) | {"model_version": version}
     (staging / PREPROCESSING_FILE).write_text(json.dumps(record, indent=2) + "\n")
     (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
     (staging / MODEL_CARD_FILE).write_text(render_model_card(version, config, metrics))

@@ -35,6 +35,7 @@ MAX_EPOCHS = 15
 VALIDATION_FRACTION = 0.1
 EARLY_STOPPING_PATIENCE = 2
 DEFAULT_WINDOWS = 3
+GOLDEN_REVIEWS = 4  # validation reviews whose ids ship in the artifact as a parity check
 QUICK_REVIEWS = 400  # per split in --quick mode
 DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
 
@@ -245,8 +246,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         model_dir=args.model_dir,
         version=version,
         twin=twin,
-        config=config,
-        word_index=word_index,
+        tokenizer=tokenizer,
+        golden_texts=val_texts[:GOLDEN_REVIEWS],
         metrics=metrics,
         overwrite=args.overwrite,
     )
