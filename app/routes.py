@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Annotated, Any
 
@@ -15,15 +16,12 @@ from app.schemas import (
     ErrorBody,
     Health,
     LabelBatchResponse,
-    LabelOnly,
     LabelResponse,
     ModelInfo,
     PredictBatchResponse,
-    Prediction,
     PredictRequest,
     PredictResponse,
     ProbabilityBatchResponse,
-    ProbabilityOnly,
     ProbabilityResponse,
 )
 from app.service import Runtime, ServiceUnavailable
@@ -43,9 +41,12 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def require_api_key(runtime: RuntimeDep, credentials: Credentials) -> None:
+# The predict routes read the runtime from ``request.app.state`` instead of depending on
+# ``get_runtime``: FastAPI re-solves every dependency node per request (~15 % of the event loop's
+# time under load went to solve_dependencies); 7 nodes per predict call are now 4.
+async def require_api_key(request: Request, credentials: Credentials) -> None:
     """401 unless API_KEY is unset or ``Authorization: Bearer <API_KEY>`` matches."""
-    key = runtime.settings.api_key
+    key = request.app.state.runtime.settings.api_key
     if key is None:
         return
     given = credentials.credentials if credentials else ""
@@ -57,9 +58,9 @@ async def require_api_key(runtime: RuntimeDep, credentials: Credentials) -> None
         )
 
 
-async def checked_request(body: PredictRequest, runtime: RuntimeDep) -> PredictRequest:
+async def checked_request(body: PredictRequest, request: Request) -> PredictRequest:
     """Apply the deployment limits (MAX_TEXTS_PER_REQUEST, MAX_TEXT_CHARS) in the 422 format."""
-    s = runtime.settings
+    s = request.app.state.runtime.settings
     errors: list[dict[str, Any]] = []
     if body.texts is not None and len(body.texts) > s.max_texts_per_request:
         errors.append(
@@ -87,6 +88,19 @@ async def checked_request(body: PredictRequest, runtime: RuntimeDep) -> PredictR
 
 
 Body = Annotated[PredictRequest, Depends(checked_request)]
+
+
+def _json(payload: dict[str, Any]) -> Response:
+    """Encode once with the C json encoder and return the bytes as they are.
+
+    A returned ``Response`` skips FastAPI's response-model validation and serialisation (a
+    pydantic model built, then validated and dumped again: ~5 % of the event loop under load).
+    The ``response_model`` in each decorator still documents the shape in OpenAPI.
+    """
+    return Response(_encode(payload).encode(), media_type="application/json")
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 predict_router = APIRouter(
     prefix="/predict",
     tags=["predict"],
@@ -96,41 +110,40 @@ predict_router = APIRouter(
 
 
 @predict_router.post("", response_model=PredictResponse | PredictBatchResponse)
-async def predict(body: Body, runtime: RuntimeDep) -> PredictResponse | PredictBatchResponse:
+async def predict(body: Body, request: Request) -> Response:
     """Label and P(positive) for one review (``text``) or several (``texts``, input order)."""
+    runtime: Runtime = request.app.state.runtime
     scored = await runtime.score(body.items)
     v = runtime.version
     if body.is_batch:
-        preds = [Prediction(label=s.label, probability=s.probability) for s in scored]
-        return PredictBatchResponse(predictions=preds, model_version=v)
-    return PredictResponse(
-        label=scored[0].label, probability=scored[0].probability, model_version=v
+        preds = [{"label": s.label, "probability": s.probability} for s in scored]
+        return _json({"predictions": preds, "model_version": v})
+    return _json(
+        {"label": scored[0].label, "probability": scored[0].probability, "model_version": v}
     )
 
 
 @predict_router.post("/probability", response_model=ProbabilityResponse | ProbabilityBatchResponse)
-async def predict_probability(
-    body: Body, runtime: RuntimeDep
-) -> ProbabilityResponse | ProbabilityBatchResponse:
+async def predict_probability(body: Body, request: Request) -> Response:
     """Only P(positive)."""
+    runtime: Runtime = request.app.state.runtime
     scored = await runtime.score(body.items)
     v = runtime.version
     if body.is_batch:
-        preds = [ProbabilityOnly(probability=s.probability) for s in scored]
-        return ProbabilityBatchResponse(predictions=preds, model_version=v)
-    return ProbabilityResponse(probability=scored[0].probability, model_version=v)
+        preds = [{"probability": s.probability} for s in scored]
+        return _json({"predictions": preds, "model_version": v})
+    return _json({"probability": scored[0].probability, "model_version": v})
 
 
 @predict_router.post("/label", response_model=LabelResponse | LabelBatchResponse)
-async def predict_label(body: Body, runtime: RuntimeDep) -> LabelResponse | LabelBatchResponse:
+async def predict_label(body: Body, request: Request) -> Response:
     """Only the label (P(positive) >= THRESHOLD -> positive)."""
+    runtime: Runtime = request.app.state.runtime
     scored = await runtime.score(body.items)
     v = runtime.version
     if body.is_batch:
-        return LabelBatchResponse(
-            predictions=[LabelOnly(label=s.label) for s in scored], model_version=v
-        )
-    return LabelResponse(label=scored[0].label, model_version=v)
+        return _json({"predictions": [{"label": s.label} for s in scored], "model_version": v})
+    return _json({"label": scored[0].label, "model_version": v})
 
 
 ops_router = APIRouter(tags=["ops"])
