@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> None:
                     order = [("before", before), ("after", after)]
                     for side, srv in order if r % 2 == 0 else order[::-1]:
                         for c in args.concurrency:
+                            cpu0 = srv.cpu_s()
                             res = measure.loadgen(srv.url, bodies, c, args.requests, 60.0)
+                            res["cpu_ms"] = (srv.cpu_s() - cpu0) * 1000 / res["completed"]
                             runs[side].setdefault(c, []).append(res)
             finally:
                 after.stop()
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
             row[side] = {
                 "rps_median": statistics.median(x["throughput_rps"] for x in rs),
                 "p99_ms_median": statistics.median(x["latency_ms"]["p99"] for x in rs),
+                "cpu_ms_per_req_median": statistics.median(x["cpu_ms"] for x in rs),
                 "rps_all": [x["throughput_rps"] for x in rs],
                 "non_200": sum(v for x in rs for k, v in x["statuses"].items() if k != "200"),
             }
@@ -72,7 +75,9 @@ def main(argv: list[str] | None = None) -> None:
             f"c={c}: before {row['before']['rps_median']:.0f} req/s "
             f"(p99 {row['before']['p99_ms_median']:.1f} ms) -> after "
             f"{row['after']['rps_median']:.0f} req/s (p99 {row['after']['p99_ms_median']:.1f} ms)"
-            f"  x{row['ratio']:.2f}"
+            f"  x{row['ratio']:.2f}; server CPU per request "
+            f"{row['before']['cpu_ms_per_req_median']:.3f} -> "
+            f"{row['after']['cpu_ms_per_req_median']:.3f} ms"
         )
     print(json.dumps(summary))
 

@@ -46,8 +46,12 @@ def run_levels(
     rows = []
     for c in levels:
         s0, n0 = server.batch_stats()
+        cpu0 = server.cpu_s()
         res = loadgen(server.url, bodies, c, n_for(c), max_seconds)
+        cpu1 = server.cpu_s()
         s1, n1 = server.batch_stats()
+        # Includes warm-up requests and a /metrics scrape: a slight over-estimate.
+        res["server_cpu_ms_per_req"] = round((cpu1 - cpu0) * 1000 / max(res["completed"], 1), 3)
         res["mean_batch_size"] = round((s1 - s0) / (n1 - n0), 2) if n1 > n0 else None
         res["rss_mib_after"] = round(server.rss_mib(), 1)
         res["peak_rss_mib"] = round(server.peak_rss_mib(), 1)

@@ -112,6 +112,17 @@ class Server:
     def rss_mib(self) -> float:
         return _status_kib(self.proc.pid, "VmRSS") / 1024 if self.proc else 0.0
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system, all threads) used so far: per-request CPU cost is far
+        less sensitive to other jobs on the machine than wall-clock throughput."""
+        if self.proc is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_mib(self) -> float:
         """The kernel's high-water mark: catches peaks between two samples."""
         return _status_kib(self.proc.pid, "VmHWM") / 1024 if self.proc else 0.0
