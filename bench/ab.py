@@ -2,6 +2,7 @@
 
     git archive HEAD app | tar -x -C /tmp/before     # snapshot the "before" code
     python -m bench.ab --before /tmp/before [--after .] -c 64 --rounds 4
+    python -m bench.ab --before . --env-after MAX_BATCH_SIZE=64   # same code, other settings
 
 Both servers run at once (an idle server costs nothing) and the load alternates between them
 round by round; the medians and their ratio are printed. Each side imports ``app`` from its own
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("-n", "--requests", type=int, default=3000)
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--env", nargs="*", default=[], help="extra KEY=VALUE for both servers")
+    ap.add_argument("--env-before", nargs="*", default=[], help="KEY=VALUE for 'before' only")
+    ap.add_argument("--env-after", nargs="*", default=[], help="KEY=VALUE for 'after' only")
     args = ap.parse_args(argv)
     env = {"MODEL_DIR": str(Path(args.model_dir).resolve())}
     env.update(kv.split("=", 1) for kv in args.env)
@@ -41,9 +44,11 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as tmp:
         bodies = Path(tmp) / "bodies.jsonl"
         write_bodies(texts, bodies)
-        before = Server("before", args.app, env, cwd=args.before.resolve()).start()
+        env_b = {**env, **dict(kv.split("=", 1) for kv in args.env_before)}
+        env_a = {**env, **dict(kv.split("=", 1) for kv in args.env_after)}
+        before = Server("before", args.app, env_b, cwd=args.before.resolve()).start()
         try:
-            after = Server("after", args.app, env, cwd=args.after.resolve()).start()
+            after = Server("after", args.app, env_a, cwd=args.after.resolve()).start()
             try:
                 for r in range(args.rounds):
                     order = [("before", before), ("after", after)]
