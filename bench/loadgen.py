@@ -98,7 +98,7 @@ async def _run(
         return proto
 
     async def worker() -> None:
-        nonlocal issued, no_retry_after
+        nonlocal issued, no_retry_after, deadline
         conn = await connect()
         while issued < warmup + total and time.perf_counter() < deadline:
             i = issued
@@ -107,6 +107,7 @@ async def _run(
             if i == warmup:  # the clock starts with the first measured request
                 ru = resource.getrusage(resource.RUSAGE_SELF)
                 mark.update(t=t0, cpu=ru.ru_utime + ru.ru_stime)
+                deadline = t0 + max_seconds  # the time bound counts measured requests only
             try:
                 status, retry_after = await conn.request(reqs[i % len(reqs)])
             except (ConnectionError, OSError, TimeoutError) as exc:
@@ -125,7 +126,8 @@ async def _run(
         if conn.transport is not None:
             conn.transport.close()
 
-    # Warm-up requests open the connections and heat caches; they are not measured.
+    # Warm-up requests open the connections and heat caches; they are not measured (and get a
+    # time bound of their own, so a very slow server cannot stall the run).
     deadline = time.perf_counter() + max_seconds
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -201,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--bodies", type=Path, help="JSONL file, one request body per line")
     ap.add_argument("-c", "--concurrency", type=int, default=16)
     ap.add_argument("-n", "--requests", type=int, default=2000)
-    ap.add_argument("--warmup", type=int, default=None, help="default: 2 per connection")
+    ap.add_argument("--warmup", type=int, default=None, help="default: 1 per connection")
     ap.add_argument("--max-seconds", type=float, default=120.0)
     ap.add_argument("--null-server", type=int, metavar="PORT")
     args = ap.parse_args(argv)
@@ -213,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     bodies = [line.rstrip(b"\n") for line in args.bodies.read_bytes().splitlines() if line]
     parts = urlsplit(args.url)
     reqs = build_requests(args.url, bodies)
-    warmup = 2 * args.concurrency if args.warmup is None else args.warmup
+    warmup = args.concurrency if args.warmup is None else args.warmup
     result = uvloop.run(
         _run(
             parts.hostname or "127.0.0.1",

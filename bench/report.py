@@ -129,10 +129,12 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     lines += [
         "| server | conc. | req/s | p50 ms | p95 ms | p99 ms | statuses | mean batch "
-        "| peak RSS MiB | ready s |",
-        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+        "| server CPU ms/req | peak RSS MiB | ready s |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
-    for name, t in results.get("targets", {}).items():
+    targets = results.get("targets", {})
+    for name in sorted(targets, key=lambda n: list(LABELS).index(n) if n in LABELS else 99):
+        t = targets[name]
         for row in t["levels"]:
             lat = row["latency_ms"]
             st = " ".join(f"{k}:{v}" for k, v in sorted(row["statuses"].items()))
@@ -140,6 +142,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {LABELS.get(name, name)} | {row['concurrency']} | "
                 f"{row['throughput_rps']:.1f} | {lat['p50']:.1f} | {lat['p95']:.1f} | "
                 f"{lat['p99']:.1f} | {st} | {_fmt(row['mean_batch_size'], '.2f')} | "
+                f"{_fmt(row.get('server_cpu_ms_per_req'), '.2f')} | "
                 f"{row['peak_rss_mib']:.0f} | {t['ready_s']:.1f} |"
             )
     model = results.get("model_ceiling")
@@ -182,18 +185,19 @@ def markdown(results: dict[str, Any]) -> str:
     if sweep:
         lines += [
             "",
-            "Batch-size x max-delay sweep (fresh server per point):",
+            f"Batch-size x max-delay sweep (all points' servers up at once, load round-robin, "
+            f"median of {sweep.get('rounds', 1)} rounds):",
             "",
-            "| MAX_BATCH_SIZE | MAX_BATCH_DELAY_MS | c=64 req/s | c=64 p99 ms | c=16 req/s "
-            "| c=16 p99 ms | c=16 mean batch |",
+            "| MAX_BATCH_SIZE | MAX_BATCH_DELAY_MS | c=64 req/s | c=64 p99 ms | c=16 p99 ms "
+            "| c=16 mean batch | c=1 p50 ms |",
             "|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in sweep["rows"]:
             mark = " **(pick)**" if r == sweep.get("pick") else ""
             lines.append(
                 f"| {r['batch']}{mark} | {r['delay_ms']:g} | {r['c64_rps']:.0f} | "
-                f"{r['c64_p99_ms']:.1f} | {r['c16_rps']:.0f} | {r['c16_p99_ms']:.1f} | "
-                f"{_fmt(r['c16_mean_batch'], '.2f')} |"
+                f"{r['c64_p99_ms']:.1f} | {r['c16_p99_ms']:.1f} | "
+                f"{_fmt(r['c16_mean_batch'], '.1f')} | {r['c1_p50_ms']:.2f} |"
             )
     checks = results.get("checks", [])
     if checks:

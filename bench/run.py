@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -23,8 +24,10 @@ from bench import measure, report
 from bench.reviews import load_reviews, write_bodies
 from bench.server import REPO, Server
 from bench.sweep import run_sweep
+from bench.targets import Target, run_targets
 
 LEVELS = [1, 16, 64, 256]
+STEPS = ["client", "model", "ceiling", "service", "nobatch", "naive", "overload", "sweep"]
 RESULTS = REPO / "bench" / "results"
 
 
@@ -39,11 +42,13 @@ def plan(quick: bool) -> dict[str, Any]:
             "n": lambda c: max(300, 8 * c),
             "naive_n": lambda c: max(30, 2 * c),
             "seconds": 20.0,
-            "naive_seconds": 8.0,
+            "naive_seconds": 12.0,
             "model_seconds": 1.5,
             "overload_n": 1500,
             "overload_rounds": 2,
             "naive_levels": [1, 16, 64],
+            "rounds": 1,
+            "sweep_rounds": 1,
         }
     return {
         "n": lambda c: max(1500, 30 * c),
@@ -54,22 +59,8 @@ def plan(quick: bool) -> dict[str, Any]:
         "overload_n": 4000,
         "overload_rounds": 3,
         "naive_levels": LEVELS,
-    }
-
-
-def run_target(
-    name: str, app: str, env: dict[str, Any], bodies: Path, levels: list[int], n_for, seconds: float
-) -> dict[str, Any]:
-    with Server(name, app, env) as srv:
-        log(f"{name}: ready in {srv.ready_s:.2f} s (rss {srv.rss_mib():.0f} MiB)")
-        rows = measure.run_levels(srv, bodies, levels, n_for, seconds, log=log)
-        peak = max([srv.peak_rss_mib(), *srv.rss_samples])
-    return {
-        "app": app,
-        "env": env,
-        "ready_s": round(srv.ready_s or 0, 2),
-        "peak_rss_mib": round(peak, 1),
-        "levels": rows,
+        "rounds": 2,
+        "sweep_rounds": 2,
     }
 
 
@@ -95,6 +86,22 @@ def run_overload(
     return out
 
 
+def client_cross_check(bodies: Path, n: int) -> dict[str, Any]:
+    """hey (Go) and bench.loadgen in turn against the HTTP ceiling at c=64, twice each."""
+    hey, mine = [], []
+    with Server("client_check", "bench.http_ceiling:app", {}) as srv:
+        first_body = bodies.read_bytes().split(b"\n", 1)[0]
+        for _ in range(2):
+            rps = measure.hey_rps(srv.url, first_body, 64, max(2000, n))
+            if rps is not None:
+                hey.append(rps)
+            mine.append(measure.loadgen(srv.url, bodies, 64, max(2000, n))["throughput_rps"])
+    out = {"loadgen_http_ceiling_c64_rps": statistics.median(mine)}
+    out["hey_http_ceiling_c64_rps"] = statistics.median(hey) if hey else None
+    log(f"client cross-check on the HTTP ceiling, c=64: hey {hey} vs bench.loadgen {mine} req/s")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer requests, no sweep (~3 min)")
@@ -105,24 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only",
         nargs="*",
-        help="subset of: client model ceiling service nobatch naive overload sweep",
+        help="subset of: " + " ".join(STEPS),
     )
     args = ap.parse_args(argv)
     model_dir = str(Path(args.model_dir).resolve())
     p = plan(args.quick)
-    steps = set(
-        args.only
-        or [
-            "client",
-            "model",
-            "ceiling",
-            "service",
-            "nobatch",
-            "naive",
-            "overload",
-            *([] if args.quick or args.no_sweep else ["sweep"]),
-        ]
-    )
+    default = [s for s in STEPS if s != "sweep" or not (args.quick or args.no_sweep)]
+    steps = set(args.only or default)
     started = time.perf_counter()
     env = {"MODEL_DIR": model_dir}
     texts, source = load_reviews(4000 if not args.quick else 2000)
@@ -146,10 +142,9 @@ def main(argv: list[str] | None = None) -> int:
             results["model_ceiling"] = measure.model_ceiling(model_dir, p["model_seconds"])
             log("model ceiling: " + json.dumps(results["model_ceiling"]))
         targets = [
-            ("ceiling", "http_ceiling", "bench.http_ceiling:app", {}, LEVELS, p["n"], p["seconds"]),
-            ("service", "service", args.service_app, env, LEVELS, p["n"], p["seconds"]),
-            (
-                "nobatch",
+            Target("http_ceiling", "bench.http_ceiling:app", {}, LEVELS, p["n"], p["seconds"]),
+            Target("service", args.service_app, env, LEVELS, p["n"], p["seconds"]),
+            Target(
                 "service_nobatch",
                 args.service_app,
                 {**env, "MAX_BATCH_SIZE": "1"},
@@ -157,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                 p["n"],
                 p["seconds"],
             ),
-            (
-                "naive",
+            Target(
                 "naive",
                 "bench.naive_service:app",
                 env,
@@ -167,30 +161,19 @@ def main(argv: list[str] | None = None) -> int:
                 p["naive_seconds"],
             ),
         ]
-        for step, name, app, tenv, levels, n_for, secs in targets:
-            if step in steps:
-                results["targets"][name] = run_target(name, app, tenv, bodies, levels, n_for, secs)
-        if "ceiling" in steps and "http_ceiling" in results["targets"]:
-            port_row = results["targets"]["http_ceiling"]["levels"]
-            results["client_check"] = results.get("client_check", {})
-            with Server("hey_check", "bench.http_ceiling:app", {}) as srv:
-                rps = measure.hey_rps(
-                    srv.url, bodies.read_bytes().split(b"\n", 1)[0], 64, max(2000, p["n"](64))
-                )
-                mine = measure.loadgen(srv.url, bodies, 64, p["n"](64), p["seconds"])
-            results["client_check"]["hey_http_ceiling_c64_rps"] = rps
-            results["client_check"]["loadgen_http_ceiling_c64_rps"] = mine["throughput_rps"]
-            log(
-                f"cross-check on the HTTP ceiling at c=64: hey {rps} req/s, "
-                f"bench.loadgen {mine['throughput_rps']} req/s (earlier run: "
-                f"{[r['throughput_rps'] for r in port_row if r['concurrency'] == 64]})"
-            )
+        chosen = [t for t, step in zip(targets, STEPS[2:6], strict=True) if step in steps]
+        if chosen:
+            results["targets"] = run_targets(chosen, bodies, p["rounds"], log=log)
+        if "ceiling" in steps and "client" in steps:
+            results["client_check"].update(client_cross_check(bodies, p["n"](64)))
         if "overload" in steps:
             results["overload"] = run_overload(
                 args.service_app, env, bodies, p["overload_n"], p["overload_rounds"]
             )
         if "sweep" in steps:
-            results["sweep"] = run_sweep(args.service_app, env, bodies, log=log)
+            results["sweep"] = run_sweep(
+                args.service_app, env, bodies, rounds=p["sweep_rounds"], log=log
+            )
     results["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     results["wall_s"] = round(time.perf_counter() - started, 1)
     results["checks"] = report.targets(results)
