@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-# The README's serve settings (as in the Dockerfile's CMD), plus host/port for loopback.
+# The README's serve settings (`make serve`, the Dockerfile's CMD), plus host/port for loopback.
+# Uvicorn's log level is left at its default, as there: access logs included.
 UVICORN_FLAGS = ["--workers", "1", "--timeout-graceful-shutdown", "20", "--no-server-header"]
 READY_TIMEOUT_S = 120.0
 
@@ -62,19 +63,10 @@ class Server:
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> Server:
-        cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            self.app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            *UVICORN_FLAGS,
-            "--log-level",
-            "warning",
-        ]
+        cmd = [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1"]
+        cmd += ["--port", str(self.port), *UVICORN_FLAGS]
+        # Extra flags for experiments (e.g. bench.ab --env-after BENCH_UVICORN_ARGS=...).
+        cmd += self.env.get("BENCH_UVICORN_ARGS", "").split()
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **self.env}
         fd, log = tempfile.mkstemp(prefix=f"bench-{self.name}-", suffix=".log")
         self.log_path = Path(log)
