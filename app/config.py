@@ -26,8 +26,10 @@ class Settings(BaseSettings):
     model_version: int | None = Field(
         default=None, ge=1, description="Artifact version to serve; unset = the highest present."
     )
+    # 64, not 32: +13-17 % req/s at c=16/64/256 and -12 % CPU per request on the 2-core box
+    # (bench.ab, interleaved); the cap only matters under load - a lone request still runs at once.
     max_batch_size: int = Field(
-        default=32, ge=1, le=4096, description="Texts per model call, at most."
+        default=64, ge=1, le=4096, description="Texts per model call, at most."
     )
     max_batch_delay_ms: float = Field(
         default=0.0,
