@@ -54,5 +54,9 @@ triage. Not for decisions about individual people, and not for other domains wit
   names and new titles carry no signal.
 - Trained on polarised reviews (ratings ≤ 4 or ≥ 7): neutral or mixed text gets a confident-looking
   but meaningless probability; sarcasm and negation across long spans are often missed.
+- Validation accuracy is optimistic by ~2 points: the official train/test split is by movie, but
+  the validation hold-out is drawn from training reviews that share movies with the rest of the
+  training split (the labeled archive carries no movie ids to group by). The test set is the honest
+  number.
 - English only; the probability is not calibrated beyond what binary cross-entropy gives.
 """

@@ -72,7 +72,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--lr-schedule",
         choices=["constant", "plateau", "cosine"],
-        default="plateau",
+        default="cosine",
         help="plateau: halve the learning rate when validation loss stalls; cosine: decay "
         f"from {LEARNING_RATE} towards 0 over {COSINE_EPOCHS} epochs",
     )
