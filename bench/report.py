@@ -123,7 +123,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"Run {m['time']} on {m['cpus']} CPU cores ({m['cpu_model']}), Python {m['python']}; "
         f"load average at start {' '.join(m['loadavg_start'])}, at end "
         f"{' '.join(m.get('loadavg_end', []))}. Reviews: {results['reviews']['n']} real IMDB "
-        f"test reviews from `{results['reviews']['source'].rsplit('/', 1)[-1]}`."
+        f"test reviews from `{results['reviews']['source'].rsplit('/', 1)[-1]}`; model version "
+        f"{results.get('model_version', '?')}."
         + (" **--quick run.**" if results.get("quick") else ""),
         "",
     ]

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.artifact import resolve_version_dir
 from bench import measure, report
 from bench.reviews import load_reviews, write_bodies
 from bench.server import REPO, Server
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "machine": measure.machine_info(),
         "model_dir": model_dir,
+        "model_version": resolve_version_dir(Path(model_dir)).name,
         "reviews": {"source": source, "n": len(texts)},
         "quick": args.quick,
         "targets": {},
