@@ -39,7 +39,7 @@ venv: $(DEV_STAMP) ## create .venv with runtime + training + dev dependencies
 
 serve: $(RUNTIME_STAMP) ## serve the committed model on http://$(HOST):$(PORT)
 	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --workers 1 \
-		--timeout-graceful-shutdown 20 --no-server-header
+		--timeout-graceful-shutdown 20 --no-server-header --no-access-log
 
 test: $(DEV_STAMP) ## run the test suite (IMDB_DATA=... enables the full-dataset tests)
 	$(BIN)/python -m pytest -m "not compose" $(PYTEST_ARGS)

@@ -17,8 +17,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 # The README's serve settings (`make serve`, the Dockerfile's CMD), plus host/port for loopback.
-# Uvicorn's log level is left at its default, as there: access logs included.
-UVICORN_FLAGS = ["--workers", "1", "--timeout-graceful-shutdown", "20", "--no-server-header"]
+# No uvicorn access log (the service counts and logs requests itself); log level at its default.
+UVICORN_FLAGS = [
+    "--workers", "1", "--timeout-graceful-shutdown", "20", "--no-server-header", "--no-access-log",
+]  # fmt: skip
 READY_TIMEOUT_S = 120.0
 
 
