@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import filterfalse, repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -109,6 +110,8 @@ class Tokenizer:
         self._html_break = re.compile(config.html_break_pattern, re.IGNORECASE)
         self._word = re.compile(config.word_pattern)
         self._stopwords = frozenset(config.stopwords)
+        # Every match of the default break pattern starts with "<" (checked only for that one).
+        self._break_starts_lt = config.html_break_pattern == r"<br\s*/?>"
         # Precompute word -> id once: the hot path is then one dict lookup per word.
         limit = config.num_words - config.index_from
         self._ids = {w: r + config.index_from for w, r in word_index.items() if 0 < r < limit}
@@ -120,22 +123,33 @@ class Tokenizer:
     def words(self, text: str) -> list[str]:
         return split_words(text, self.config, self._html_break, self._word, self._stopwords)
 
+    def _tokens(self, text: str) -> list[int]:
+        """Ids of the kept words (no start token): ``split_words`` + lookup, loops run in C."""
+        if self._break_starts_lt is False or "<" in text:  # no "<": the sub cannot match
+            text = self._html_break.sub(" ", text)
+        if self.config.lowercase:
+            text = text.lower()
+        words = filterfalse(self._stopwords.__contains__, self._word.findall(text))
+        return list(map(self._ids.get, words, repeat(self.config.oov_id)))
+
     def to_ids(self, text: str) -> tuple[list[int], int]:
         """Unpadded ids (start token first) and the number of out-of-vocabulary words."""
-        ids = [self.config.start_id]
-        oov = self.config.oov_id
-        lookup = self._ids.get
-        n_oov = 0
-        for word in self.words(text):
-            token = lookup(word, oov)
-            n_oov += token == oov
-            ids.append(token)
-        return ids, n_oov
+        tokens = self._tokens(text)
+        return [self.config.start_id, *tokens], tokens.count(self.config.oov_id)
 
     def encode(self, text: str) -> Encoded:
-        ids, n_oov = self.to_ids(text)
-        row = pad_sequence(ids, self.config)
-        return Encoded(ids=row, n_tokens=len(ids) - 1, n_oov=n_oov)
+        tokens = self._tokens(text)
+        n_tokens, n_oov = len(tokens), tokens.count(self.config.oov_id)
+        config = self.config
+        if config.padding == "pre" and config.truncating == "pre":
+            # Same row as pad_sequence([start_id, *tokens]) without building the full list.
+            maxlen = config.maxlen
+            kept = tokens[-maxlen:] if n_tokens >= maxlen else [config.start_id, *tokens]
+            row = np.full(maxlen, config.pad_id, dtype=np.int32)
+            row[maxlen - len(kept) :] = kept
+        else:
+            row = pad_sequence([config.start_id, *tokens], config)
+        return Encoded(ids=row, n_tokens=n_tokens, n_oov=n_oov)
 
     def encode_batch(self, texts: Sequence[str]) -> npt.NDArray[np.int32]:
         if not texts:
