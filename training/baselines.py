@@ -12,6 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
+from app.tokenizer import Tokenizer
 from training.evaluation import classification_metrics
 
 SEED = 1234
@@ -44,3 +45,26 @@ def tfidf_logreg(
     )
     pipeline.fit(train_texts, y_train)
     return classification_metrics(y_test, pipeline.predict_proba(test_texts)[:, 1])
+
+
+def run_all(
+    tokenizer: Tokenizer,
+    train_texts: Sequence[str],
+    y_train: npt.ArrayLike,
+    test_texts: Sequence[str],
+    y_test: npt.ArrayLike,
+    rf_trees: int = RF_TREES,
+) -> dict[str, Any]:
+    """Both baselines on the same split the LSTM used, keyed by their report names."""
+    return {
+        "random forest (padded ids, seed baseline)": random_forest(
+            tokenizer.encode_batch(train_texts),
+            y_train,
+            tokenizer.encode_batch(test_texts),
+            y_test,
+            n_trees=rf_trees,
+        ),
+        "TF-IDF + logistic regression (full text)": tfidf_logreg(
+            train_texts, y_train, test_texts, y_test
+        ),
+    }

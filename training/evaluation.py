@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 from typing import Any
 
 import numpy as np
@@ -33,3 +34,17 @@ def format_table(rows: dict[str, dict[str, Any]]) -> str:
         auc = f"{m['roc_auc']:.4f}" if m.get("roc_auc") is not None else "—"
         lines.append(f"| {name} | {m['accuracy']:.4f} | {loss} | {auc} |")
     return "\n".join(lines)
+
+
+def library_versions() -> dict[str, str]:
+    import keras
+    import sklearn
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+    }

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from sklearn.model_selection import train_test_split
 from app.tokenizer import Tokenizer, TokenizerConfig, build_word_index
 from training import baselines
 from training.data import Dataset, DatasetError, Split, load_imdb
-from training.evaluation import classification_metrics, format_table
+from training.evaluation import classification_metrics, format_table, library_versions
 from training.export import check_equivalence, next_version, write_artifact
 from training.features import last_window, windows
 
@@ -85,6 +84,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--report", type=Path, help="also write the metrics JSON here")
     args = p.parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)
     if args.epochs < 1:
         raise ValueError("--epochs must be >= 1")
     if args.windows < 1:
@@ -198,18 +198,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     baseline_metrics: dict[str, Any] = {}
     if not args.no_baselines:
-        log(f"baseline: random forest ({args.rf_trees} trees) on padded ids")
-        x_rf = last_window(tokenizer, fit_texts)
-        baseline_metrics["random forest (padded ids, seed baseline)"] = baselines.random_forest(
-            x_rf, fit_y, x_test, test_y, n_trees=args.rf_trees
+        log(f"baselines: random forest ({args.rf_trees} trees), TF-IDF + logistic regression")
+        baseline_metrics = baselines.run_all(
+            tokenizer, fit_texts, fit_y, test.texts, test_y, rf_trees=args.rf_trees
         )
-        log("baseline: TF-IDF + logistic regression on full text")
-        baseline_metrics["TF-IDF + logistic regression (full text)"] = baselines.tfidf_logreg(
-            fit_texts, fit_y, test.texts, test_y
-        )
-
-    import sklearn
-    import tensorflow as tf
 
     metrics: dict[str, Any] = {
         "seed": SEED,
@@ -231,7 +223,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "batch_size": BATCH_SIZE,
             "max_epochs": args.epochs,
             "quick": args.quick,
-            "command": " ".join(["python -m training.train", *sys.argv[1:]]),
+            "command": " ".join(["python -m training.train", *args.argv]),
         },
         "data": {
             "source": Path(ds.source).name,
@@ -242,13 +234,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "fit_rows": len(x_fit),
             "test_reviews": len(test.texts),
         },
-        "versions": {
-            "python": platform.python_version(),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-            "scikit-learn": sklearn.__version__,
-        },
+        "versions": library_versions(),
     }
     version = args.version or next_version(args.model_dir)
     path = write_artifact(

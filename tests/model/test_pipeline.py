@@ -26,6 +26,7 @@ def test_quick_mode_data_to_prediction(tmp_path: Path, sample: Dataset) -> None:
     assert artifact.version == 1
     metrics = json.loads((artifact.path / "metrics.json").read_text())
     assert metrics["training"]["epochs_run"] == 1
+    assert metrics["training"]["command"].startswith("python -m training.train --quick --data")
     assert metrics["data"]["sha256"] and metrics["versions"]["tensorflow"] == tf.__version__
     assert set(metrics["baselines"]) == {
         "random forest (padded ids, seed baseline)",
