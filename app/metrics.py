@@ -89,6 +89,12 @@ class ServiceMetrics(BatchHooks):
         self.batch_errors = Counter(
             "sentiment_batch_errors", "Model calls that raised.", registry=r
         )
+        # Label children resolved once: ``.labels(...)`` per request showed up in profiles.
+        self._predictions_by_label = {
+            label: self.predictions.labels(label=label) for label in ("positive", "negative")
+        }
+        self._request_counters: dict[tuple[str, int], Counter] = {}
+        self._request_durations: dict[str, Histogram] = {}
 
     # --- batcher hooks -------------------------------------------------------------------
     def on_depth(self, depth: int) -> None:
@@ -103,6 +109,24 @@ class ServiceMetrics(BatchHooks):
         self.inference_duration.observe(seconds)
         if error is not None:
             self.batch_errors.inc()
+
+    # --- per-request counters -----------------------------------------------------------
+    def count_prediction(self, label: str) -> None:
+        child = self._predictions_by_label.get(label)
+        (child or self.predictions.labels(label=label)).inc()
+
+    def observe_request(self, route: str, status: int, seconds: float) -> None:
+        """``sentiment_requests_total{route,status}`` + duration, with cached label children."""
+        counter = self._request_counters.get((route, status))
+        if counter is None:
+            counter = self.requests.labels(route=route, status=str(status))
+            self._request_counters[(route, status)] = counter
+        counter.inc()
+        duration = self._request_durations.get(route)
+        if duration is None:
+            duration = self.request_duration.labels(route=route)
+            self._request_durations[route] = duration
+        duration.observe(seconds)
 
     # --- per-text statistics -------------------------------------------------------------
     def observe_text(self, n_tokens: int, n_oov: int) -> None:

@@ -73,8 +73,7 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
-            self.metrics.requests.labels(route=route, status=str(status)).inc()
-            self.metrics.request_duration.labels(route=route).observe(elapsed)
+            self.metrics.observe_request(route, status, elapsed)
             level = logging.WARNING if status >= 500 else logging.DEBUG
             logger.log(
                 level,
