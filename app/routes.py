@@ -58,8 +58,12 @@ async def require_api_key(request: Request, credentials: Credentials) -> None:
         )
 
 
-async def checked_request(body: PredictRequest, request: Request) -> PredictRequest:
-    """Apply the deployment limits (MAX_TEXTS_PER_REQUEST, MAX_TEXT_CHARS) in the 422 format."""
+def checked_request(body: PredictRequest, request: Request) -> PredictRequest:
+    """Apply the deployment limits (MAX_TEXTS_PER_REQUEST, MAX_TEXT_CHARS) in the 422 format.
+
+    Called by each predict route on its validated body rather than declared as a dependency:
+    one dependency node less for FastAPI to solve per request, same errors in the same order.
+    """
     s = request.app.state.runtime.settings
     errors: list[dict[str, Any]] = []
     if body.texts is not None and len(body.texts) > s.max_texts_per_request:
@@ -87,9 +91,6 @@ async def checked_request(body: PredictRequest, request: Request) -> PredictRequ
     return body
 
 
-Body = Annotated[PredictRequest, Depends(checked_request)]
-
-
 def _json(payload: dict[str, Any]) -> Response:
     """Encode once with the C json encoder and return the bytes as they are.
 
@@ -110,10 +111,10 @@ predict_router = APIRouter(
 
 
 @predict_router.post("", response_model=PredictResponse | PredictBatchResponse)
-async def predict(body: Body, request: Request) -> Response:
+async def predict(body: PredictRequest, request: Request) -> Response:
     """Label and P(positive) for one review (``text``) or several (``texts``, input order)."""
     runtime: Runtime = request.app.state.runtime
-    scored = await runtime.score(body.items)
+    scored = await runtime.score(checked_request(body, request).items)
     v = runtime.version
     if body.is_batch:
         preds = [{"label": s.label, "probability": s.probability} for s in scored]
@@ -124,10 +125,10 @@ async def predict(body: Body, request: Request) -> Response:
 
 
 @predict_router.post("/probability", response_model=ProbabilityResponse | ProbabilityBatchResponse)
-async def predict_probability(body: Body, request: Request) -> Response:
+async def predict_probability(body: PredictRequest, request: Request) -> Response:
     """Only P(positive)."""
     runtime: Runtime = request.app.state.runtime
-    scored = await runtime.score(body.items)
+    scored = await runtime.score(checked_request(body, request).items)
     v = runtime.version
     if body.is_batch:
         preds = [{"probability": s.probability} for s in scored]
@@ -136,10 +137,10 @@ async def predict_probability(body: Body, request: Request) -> Response:
 
 
 @predict_router.post("/label", response_model=LabelResponse | LabelBatchResponse)
-async def predict_label(body: Body, request: Request) -> Response:
+async def predict_label(body: PredictRequest, request: Request) -> Response:
     """Only the label (P(positive) >= THRESHOLD -> positive)."""
     runtime: Runtime = request.app.state.runtime
-    scored = await runtime.score(body.items)
+    scored = await runtime.score(checked_request(body, request).items)
     v = runtime.version
     if body.is_batch:
         return _json({"predictions": [{"label": s.label} for s in scored], "model_version": v})
