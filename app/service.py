@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,10 @@ class Runtime:
         # larger threshold costs little memory and far fewer collections.
         gen0, gen1, gen2 = gc.get_threshold()
         gc.set_threshold(max(gen0, 20_000), gen1, gen2)
+        # The batcher thread needs the GIL back after each model call (to hand the results to the
+        # loop and start the next batch); with the loop thread busy it waited up to the default
+        # 5 ms switch interval while the model's core sat idle.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self.metrics.model_info.labels(version=self.version, device=self.runner.device).set(1)
         self.warmed_up = True
         logger.info(
