@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from itertools import filterfalse, repeat
+from itertools import repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,8 @@ PAD_ID = 0
 START_ID = 1
 OOV_ID = 2
 INDEX_FROM = 3
+
+DEFAULT_WORD_PATTERN = r"[^\W_]+(?:'[^\W_]+)*"
 
 # Frequent function words that carry no sentiment. Dropping them lets the 80-token window cover
 # more of the review. Negations and contrast words ("not", "no", "but", "never", ...) are
@@ -53,7 +55,7 @@ class TokenizerConfig:
     maxlen: int = 80
     lowercase: bool = True
     html_break_pattern: str = r"<br\s*/?>"
-    word_pattern: str = r"[^\W_]+(?:'[^\W_]+)*"
+    word_pattern: str = DEFAULT_WORD_PATTERN
     stopwords: tuple[str, ...] = field(default=DEFAULT_STOPWORDS)
     padding: str = "pre"
     truncating: str = "pre"
@@ -112,9 +114,17 @@ class Tokenizer:
         self._stopwords = frozenset(config.stopwords)
         # Every match of the default break pattern starts with "<" (checked only for that one).
         self._break_starts_lt = config.html_break_pattern == r"<br\s*/?>"
-        # Precompute word -> id once: the hot path is then one dict lookup per word.
+        # Precompute word -> id once: the hot path is then one dict lookup per word. Stopwords map
+        # to 0 (never a word's id, and falsy) so one C-level ``filter(None, ...)`` drops them.
         limit = config.num_words - config.index_from
         self._ids = {w: r + config.index_from for w, r in word_index.items() if 0 < r < limit}
+        self._ids_or_stop = {**self._ids, **dict.fromkeys(self._stopwords, 0)}
+        self._latin1 = (
+            _Latin1Words(config.lowercase) if config.word_pattern == DEFAULT_WORD_PATTERN else None
+        )
+        self._latin1_ids = {
+            w.encode("latin-1"): i for w, i in self._ids_or_stop.items() if _is_latin1(w)
+        }
 
     @property
     def vocabulary_size(self) -> int:
@@ -127,10 +137,13 @@ class Tokenizer:
         """Ids of the kept words (no start token): ``split_words`` + lookup, loops run in C."""
         if self._break_starts_lt is False or "<" in text:  # no "<": the sub cannot match
             text = self._html_break.sub(" ", text)
+        oov = repeat(self.config.oov_id)
+        words = self._latin1.split(text) if self._latin1 is not None else None
+        if words is not None:  # 99.9 % of IMDB reviews are Latin-1: same words, ~2x faster
+            return list(filter(None, map(self._latin1_ids.get, words, oov)))
         if self.config.lowercase:
             text = text.lower()
-        words = filterfalse(self._stopwords.__contains__, self._word.findall(text))
-        return list(map(self._ids.get, words, repeat(self.config.oov_id)))
+        return list(filter(None, map(self._ids_or_stop.get, self._word.findall(text), oov)))
 
     def to_ids(self, text: str) -> tuple[list[int], int]:
         """Unpadded ids (start token first) and the number of out-of-vocabulary words."""
@@ -155,6 +168,42 @@ class Tokenizer:
         if not texts:
             return np.zeros((0, self.config.maxlen), dtype=np.int32)
         return np.stack([self.encode(t).ids for t in texts])
+
+
+class _Latin1Words:
+    """``DEFAULT_WORD_PATTERN.findall`` for Latin-1 text, as bytes, without the regex engine.
+
+    One ``bytes.translate`` lowercases and turns every byte that is neither alphanumeric nor an
+    apostrophe into a space; apostrophes not between two alphanumerics (the only ones the pattern
+    keeps) become spaces too; ``split()`` then yields exactly the pattern's matches. The regex
+    path stays the reference: tests compare both on every review of the committed sample and on
+    adversarial strings.
+    """
+
+    def __init__(self, lowercase: bool) -> None:
+        table = bytearray(b" " * 256)
+        for byte in range(256):  # every Latin-1 char lowercases to one Latin-1 char
+            char = chr(byte).lower() if lowercase else chr(byte)
+            if (char.isalnum() and char != "_") or char == "'":
+                table[byte] = ord(char)
+        self._table = bytes(table)
+
+    def split(self, text: str) -> list[bytes] | None:
+        """The words, or None when ``text`` is not Latin-1 (the caller then uses the regex)."""
+        try:
+            data = text.encode("latin-1").translate(self._table)
+        except UnicodeEncodeError:
+            return None
+        if b"'" in data:
+            # Pairs first, so no two apostrophes touch; then any apostrophe next to a space
+            # (the padding makes the text's ends spaces as well).
+            data = b" " + data.replace(b"''", b"  ") + b" "
+            data = data.replace(b" '", b"  ").replace(b"' ", b"  ")
+        return data.split()
+
+
+def _is_latin1(text: str) -> bool:
+    return all(ord(char) < 256 for char in text)
 
 
 def split_words(

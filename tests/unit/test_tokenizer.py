@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import keras
@@ -83,6 +84,37 @@ def test_padding_parity_with_keras_on_real_reviews(
     expected = keras.utils.pad_sequences(raw, maxlen=CONFIG.maxlen)  # Keras defaults: pre / pre
     np.testing.assert_array_equal(tok.encode_batch(test), expected)
     assert tok.encode_batch(test).dtype == np.int32
+
+
+EDGE_CASES = [
+    "", "'", "''", "'''", "a'", "'a", "a''b", "a'''b", "a'b'c", "a'b''c", "'a'b'", "don't'",
+    "rock'n'roll", "x' 'y", "_a_", "a_b'c", "10/10", "ABC'DEF", "a'_b", "tab\there", "<br/>a'<br />",
+    "it's a 'quoted' word", "l'amour'", "''tis", "o'neill's", "a' b", "a 'b", "'a' 'b'",
+]  # fmt: skip
+
+
+def _reference_ids(tok: Tokenizer, text: str) -> list[int]:
+    # The regex path (``split_words``) is the definition; the Latin-1 fast path must match it.
+    return [tok._ids.get(w, OOV_ID) for w in tok.words(text)]
+
+
+@pytest.mark.parametrize("lowercase", [True, False])
+def test_latin1_fast_path_matches_the_regex_reference(
+    real_reviews: tuple[list[str], list[str]], lowercase: bool
+) -> None:
+    train, test = real_reviews
+    cfg = TokenizerConfig(lowercase=lowercase)
+    tok = Tokenizer(cfg, build_word_index(train, cfg))
+    rng = random.Random(0)
+    alphabet = (
+        "ab'_ -.<>/Z1éÉßª²½\xd7µ\u2019\t\"br"  # \xd7 = multiplication sign, \u2019 = curly quote
+    )
+    fuzz = ["".join(rng.choices(alphabet, k=rng.randint(0, 14))) for _ in range(20_000)]
+    texts = [*EDGE_CASES, *train, *test, *(t.upper() for t in test), *fuzz]
+    n_latin1 = sum(max(t, default="a") <= "\xff" for t in texts)
+    assert len(texts) // 2 < n_latin1 < len(texts), "both the fast path and the regex must run"
+    for text in texts:
+        assert tok.to_ids(text)[0][1:] == _reference_ids(tok, text), repr(text)
 
 
 def test_fingerprint_tracks_every_parameter() -> None:
