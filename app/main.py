@@ -22,8 +22,8 @@ from fastapi import FastAPI
 from app.artifact import ArtifactError
 from app.config import Settings
 from app.errors import install_error_handlers
-from app.middleware import BodySizeLimitMiddleware, RequestMetricsMiddleware
-from app.routes import ops_router, predict_router
+from app.middleware import RequestMiddleware
+from app.routes import AUTH_DEPENDENCIES, ops_router, predict_router
 from app.service import RunnerFactory, Runtime
 
 logger = logging.getLogger("app")
@@ -110,7 +110,7 @@ def create_app(
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.include_router(predict_router)
+    app.include_router(predict_router, dependencies=AUTH_DEPENDENCIES if settings.api_key else None)
     app.include_router(ops_router)
     # Label values for request metrics: every route path (routers are included, not copied).
     route_paths = {getattr(r, "path", "") for r in app.routes}
@@ -118,11 +118,10 @@ def create_app(
         getattr(r, "path", "") for rt in (predict_router, ops_router) for r in rt.routes
     }
     app.add_middleware(
-        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, metrics=runtime.metrics
-    )
-    # Added last = outermost: sees every response, including 413s from the size limit.
-    app.add_middleware(
-        RequestMetricsMiddleware, metrics=runtime.metrics, known_routes=lambda: route_paths
+        RequestMiddleware,
+        metrics=runtime.metrics,
+        known_routes=lambda: route_paths,
+        max_body_bytes=settings.max_body_bytes,
     )
     return app
 

@@ -102,12 +102,10 @@ def _json(payload: dict[str, Any]) -> Response:
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-predict_router = APIRouter(
-    prefix="/predict",
-    tags=["predict"],
-    dependencies=[Depends(require_api_key)],
-    responses=ERROR_RESPONSES,
-)
+# ``create_app`` attaches ``AUTH_DEPENDENCIES`` when API_KEY is set: without a key, no per-request
+# dependency is solved at all (two nodes fewer for FastAPI on the hot path).
+AUTH_DEPENDENCIES = [Depends(require_api_key)]
+predict_router = APIRouter(prefix="/predict", tags=["predict"], responses=ERROR_RESPONSES)
 
 
 @predict_router.post("", response_model=PredictResponse | PredictBatchResponse)
