@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     retry_after_s: int = Field(default=1, ge=0, description="Retry-After header value on 503.")
+    xla: bool = Field(
+        default=True,
+        description=(
+            "On CPU, XLA-compile the model for each padded batch size at start-up "
+            "(ignored on a GPU, which runs the fused cuDNN LSTM kernel)."
+        ),
+    )
     warmup_batches: int = Field(
         default=2, ge=0, description="Warm-up calls per batch shape at start."
     )

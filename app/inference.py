@@ -3,10 +3,16 @@
 This is the only service module that imports TensorFlow. It calls the SavedModel's concrete
 ``serving_default`` function directly: its input signature is fixed ([None, maxlen] int32), so any
 batch size reuses the same graph - no retracing and none of ``model.predict``'s per-call overhead.
+
+On a CPU the same function is also XLA-compiled (``jit_compile``), which fuses the LSTM's 80
+unrolled steps: batch 1 ran 1.58 -> 0.38 ms, batch 32 4.13 -> 2.74 ms, batch 64 7.11 -> 5.20 ms
+(one intra-op thread; max |diff| vs the plain graph 1.8e-7). XLA compiles one program per input
+shape (~0.25 s each), so batches are padded up to a few fixed sizes, all compiled before ready.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import logging
 import os
@@ -43,10 +49,29 @@ def choose_device() -> str:
     return "/CPU:0"
 
 
+def padded_batch_sizes(max_batch_size: int) -> list[int]:
+    """The batch sizes XLA compiles: powers of two to 16, then steps of >= 16 up to the maximum.
+
+    Few shapes keep start-up short (64 -> 8 compiles); the steps keep padding waste low.
+    """
+    sizes = [b for b in (1, 2, 4, 8, 16) if b < max_batch_size]
+    step = max(16, -(-max_batch_size // 8))
+    sizes += [b for b in range(step, max_batch_size, step) if b > 16]
+    return [*sizes, max_batch_size]
+
+
 class ModelRunner:
     """Holds the loaded SavedModel and turns int32 [n, maxlen] batches into P(positive)."""
 
-    def __init__(self, path: Path, maxlen: int, device: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        maxlen: int,
+        device: str | None = None,
+        *,
+        xla: bool = False,
+        max_batch_size: int = 64,
+    ) -> None:
         self.device = device or choose_device()
         self.maxlen = maxlen
         started = time.perf_counter()
@@ -62,29 +87,50 @@ class ModelRunner:
             raise ArtifactError(
                 f"{path}: signature input {INPUT_NAME!r} is {spec}, expected int32 [None, {maxlen}]"
             )
+        # XLA only on a CPU: on a GPU the plain graph runs the fused cuDNN kernel.
+        self.xla = xla and not self.device.upper().startswith("/GPU")
+        self.batch_sizes = padded_batch_sizes(max_batch_size) if self.xla else []
+        self._compiled = (
+            tf.function(
+                lambda ids: self._fn(**{INPUT_NAME: ids})[OUTPUT_NAME],
+                jit_compile=True,
+                input_signature=[tf.TensorSpec([None, maxlen], tf.int32)],
+            )
+            if self.xla
+            else None
+        )
         logger.info(
-            "model loaded path=%s device=%s seconds=%.2f",
+            "model loaded path=%s device=%s xla=%s seconds=%.2f",
             path,
             self.device,
+            self.xla,
             time.perf_counter() - started,
         )
 
     def predict(self, ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
         """P(positive) for each row; ``ids`` is int32 [n, maxlen]."""
+        n = len(ids)
+        i = bisect.bisect_left(self.batch_sizes, n)
         with tf.device(self.device):
-            out = self._fn(**{INPUT_NAME: tf.constant(ids, dtype=tf.int32)})[OUTPUT_NAME]
-        return np.asarray(out.numpy(), dtype=np.float32).reshape(-1)
+            if self._compiled is not None and i < len(self.batch_sizes):
+                size = self.batch_sizes[i]
+                if size > n:  # pad with all-padding rows: rows are independent, extra ones dropped
+                    ids = np.concatenate([ids, np.zeros((size - n, self.maxlen), np.int32)])
+                out = self._compiled(tf.constant(ids, dtype=tf.int32))
+            else:  # no XLA, or a batch larger than any compiled size (not from the batcher)
+                out = self._fn(**{INPUT_NAME: tf.constant(ids, dtype=tf.int32)})[OUTPUT_NAME]
+        return np.asarray(out.numpy(), dtype=np.float32).reshape(-1)[:n]
 
     def warmup(self, batch_sizes: list[int], repeats: int = 2) -> None:
         """Run each batch shape once or twice so the first real request pays no init cost."""
         started = time.perf_counter()
-        for size in batch_sizes:
+        for size in sorted({*batch_sizes, *self.batch_sizes}):  # every XLA shape compiles here
             ids = np.zeros((size, self.maxlen), dtype=np.int32)
             ids[:, -1] = 1
             for _ in range(max(repeats, 1)):
                 self.predict(ids)
         logger.info(
             "model warm-up done batch_sizes=%s seconds=%.2f",
-            batch_sizes,
+            sorted({*batch_sizes, *self.batch_sizes}),
             time.perf_counter() - started,
         )

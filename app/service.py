@@ -39,10 +39,13 @@ class Runner(Protocol):
 RunnerFactory = Callable[[Path, int], Runner]
 
 
-def default_runner_factory(path: Path, maxlen: int) -> Runner:
-    from app.inference import ModelRunner  # TF is imported only when a model is really loaded
+def default_runner_factory(settings: Settings) -> RunnerFactory:
+    def factory(path: Path, maxlen: int) -> Runner:
+        from app.inference import ModelRunner  # TF is imported only when a model is loaded
 
-    return ModelRunner(path, maxlen)
+        return ModelRunner(path, maxlen, xla=settings.xla, max_batch_size=settings.max_batch_size)
+
+    return factory
 
 
 class ServiceUnavailable(Exception):
@@ -72,7 +75,7 @@ class Runtime:
     def __init__(self, settings: Settings, runner_factory: RunnerFactory | None = None) -> None:
         self.settings = settings
         self.metrics = ServiceMetrics()
-        self._runner_factory = runner_factory or default_runner_factory
+        self._runner_factory = runner_factory or default_runner_factory(settings)
         self.artifact: Artifact | None = None
         self.runner: Runner | None = None
         self.batcher: Batcher[Row, float] | None = None

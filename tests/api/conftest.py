@@ -83,12 +83,13 @@ class ControlledRunner:
 
 def controlled_app(**overrides: Any) -> tuple[TestClient, ControlledRunner]:
     holder: list[ControlledRunner] = []
+    settings = Settings(**overrides)
 
     def factory(path: Path, maxlen: int) -> Runner:
-        holder.append(ControlledRunner(default_runner_factory(path, maxlen)))
+        holder.append(ControlledRunner(default_runner_factory(settings)(path, maxlen)))
         return holder[0]
 
-    client = TestClient(create_app(Settings(**overrides), runner_factory=factory))
+    client = TestClient(create_app(settings, runner_factory=factory))
     client.__enter__()
     return client, holder[0]
 

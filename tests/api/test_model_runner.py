@@ -1,0 +1,39 @@
+"""The TensorFlow runner on the committed model: XLA-compiled padded batches equal the plain graph."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.artifact import Artifact
+from app.inference import ModelRunner, padded_batch_sizes
+from tests.model.conftest import SAMPLE
+from training.data import load_imdb
+
+
+@pytest.mark.parametrize(
+    ("max_batch_size", "expected"),
+    [
+        (1, [1]),
+        (10, [1, 2, 4, 8, 10]),
+        (64, [1, 2, 4, 8, 16, 32, 48, 64]),
+        (100, [1, 2, 4, 8, 16, 32, 48, 64, 80, 96, 100]),
+        (256, [1, 2, 4, 8, 16, 32, 64, 96, 128, 160, 192, 224, 256]),
+    ],
+)
+def test_padded_batch_sizes(max_batch_size: int, expected: list[int]) -> None:
+    assert padded_batch_sizes(max_batch_size) == expected
+
+
+def test_xla_runner_equals_plain_graph_on_real_reviews(artifact: Artifact) -> None:
+    texts = load_imdb(str(SAMPLE)).test.texts
+    ids = artifact.tokenizer.encode_batch(texts[:65])
+    plain = ModelRunner(artifact.path, artifact.tokenizer.config.maxlen, "/CPU:0", xla=False)
+    xla = ModelRunner(
+        artifact.path, artifact.tokenizer.config.maxlen, "/CPU:0", xla=True, max_batch_size=64
+    )
+    assert xla.xla and xla.batch_sizes[-1] == 64 and not plain.xla
+    for n in (1, 3, 17, 33, 64, 65):  # exact sizes, padded sizes, and one above the largest
+        got, want = xla.predict(ids[:n]), plain.predict(ids[:n])
+        assert got.shape == want.shape == (n,)
+        np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
