@@ -1,22 +1,26 @@
-"""Dynamic batching in pure asyncio (no FastAPI, no TensorFlow).
+"""Dynamic batching behind an asyncio API (no FastAPI, no TensorFlow).
 
-Callers ``submit`` items and await a future; one worker task takes what is queued (up to
-``max_batch_size``), optionally waits up to ``max_delay_s`` for a batch to fill, runs the batch
-function once in a dedicated thread (off the event loop, one batch at a time) and resolves every
-caller's future. With ``max_delay_s == 0`` an idle worker runs a lone item at once - no latency
-cost at low load - while items arriving during a model call naturally form the next batch.
+Callers ``submit`` items from the event loop and await asyncio futures. One dedicated model
+thread takes what is queued (up to ``max_batch_size``), optionally waits up to ``max_delay_s`` for
+a batch to fill, runs the batch function once, hands the results back to the loop in one
+``call_soon_threadsafe`` callback and takes the next batch straight away. With ``max_delay_s == 0``
+an idle thread runs a lone item at once - no latency cost at low load - while items arriving
+during a model call form the next batch.
+
+Why a thread that pulls, not a loop task that pushes each batch to an executor: under load the
+event loop is busy, and every batch then waited for the loop to get round to starting it. Measured
+at concurrency 64: a 4.2 ms model call took 7.9 ms loop-to-loop and the model sat idle in between.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -37,11 +41,11 @@ class BatcherClosed(Exception):
 class _Pending(Generic[T, R]):
     item: T
     future: asyncio.Future[R]
-    enqueued: float = field(default_factory=time.perf_counter)
+    enqueued: float
 
 
 class BatchHooks:
-    """Observation points (metrics); called on the event loop. Override what you need."""
+    """Observation points (metrics). Called from the loop *and* the model thread: thread-safe."""
 
     def on_depth(self, depth: int) -> None:
         """Queue depth changed."""
@@ -72,13 +76,15 @@ class Batcher(Generic[T, R]):
         self.max_queue_size = max_queue_size
         self._hooks = hooks or BatchHooks()
         self._name = name
+        # The queue and the flags below are shared with the model thread: guarded by _cond.
+        self._cond = threading.Condition()
         self._queue: deque[_Pending[T, R]] = deque()
-        self._wakeup = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
-        # One thread: TF calls never overlap and the batch size stays the unit of work.
-        self._executor: ThreadPoolExecutor | None = None
         self._accepting = False
         self._hurry = False
+        self._in_flight: list[_Pending[T, R]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped: asyncio.Future[None] | None = None  # resolved on the loop at thread exit
 
     @property
     def depth(self) -> int:
@@ -89,110 +95,138 @@ class Batcher(Generic[T, R]):
         return self._accepting
 
     def start(self) -> None:
-        """Start the worker; call from inside the running event loop."""
-        if self._worker is not None:
+        """Start the model thread; call from inside the running event loop."""
+        if self._thread is not None:
             raise RuntimeError("batcher already started")
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self._name)
-        self._worker = asyncio.get_running_loop().create_task(self._run(), name=self._name)
+        self._loop = asyncio.get_running_loop()
+        self._stopped = self._loop.create_future()
         self._accepting = True
+        # One thread: model calls never overlap and the batch size stays the unit of work.
+        self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
+        self._thread.start()
 
     def submit(self, item: T) -> asyncio.Future[R]:
         return self.submit_many([item])[0]
 
     def submit_many(self, items: Sequence[T]) -> list[asyncio.Future[R]]:
         """Enqueue all items or none (``QueueFull`` at once); futures in input order."""
-        if not self._accepting:
+        if not self._accepting or self._loop is None:
             raise BatcherClosed(f"{self._name} is not accepting work")
-        if len(self._queue) + len(items) > self.max_queue_size:
-            raise QueueFull(f"{self._name} queue full ({len(self._queue)}/{self.max_queue_size})")
-        loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[R]] = []
-        for item in items:
-            fut: asyncio.Future[R] = loop.create_future()
-            self._queue.append(_Pending(item, fut))
-            futures.append(fut)
-        self._hooks.on_depth(len(self._queue))
-        self._wakeup.set()
+        loop, now = self._loop, time.perf_counter()
+        with self._cond:
+            if len(self._queue) + len(items) > self.max_queue_size:
+                raise QueueFull(
+                    f"{self._name} queue full ({len(self._queue)}/{self.max_queue_size})"
+                )
+            futures: list[asyncio.Future[R]] = [loop.create_future() for _ in items]
+            self._queue.extend(_Pending(i, f, now) for i, f in zip(items, futures, strict=True))
+            self._cond.notify()
+            self._hooks.on_depth(len(self._queue))  # under the lock: the gauge never goes stale
         return futures
 
     def hurry(self) -> None:
         """Stop holding batches open for ``max_delay_s`` (draining: finish, don't wait for more)."""
-        self._hurry = True
-        self._wakeup.set()
+        with self._cond:
+            self._hurry = True
+            self._cond.notify_all()
 
     async def shutdown(self, *, cancel_pending: bool = False, grace_s: float | None = None) -> None:
         """Stop accepting; finish queued and in-flight work (or cancel what is still queued)."""
-        self._accepting = False
-        self._hurry = True
+        with self._cond:
+            self._accepting = False
+            self._hurry = True
+            self._cond.notify_all()
         if cancel_pending:
-            while self._queue:
-                self._queue.popleft().future.cancel()
-            self._hooks.on_depth(0)
-        self._wakeup.set()
-        if self._worker is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._worker), grace_s)
-            except TimeoutError:
-                logger.error("%s drain timed out; cancelling %d items", self._name, self.depth)
-                self._worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._worker
-                while self._queue:
-                    self._queue.popleft().future.cancel()
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
+            self._cancel(queued=True, in_flight=False)
+        if self._stopped is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._stopped), grace_s)
+        except TimeoutError:
+            logger.error("%s drain timed out; cancelling %d items", self._name, self.depth)
+            self._cancel(queued=True, in_flight=True)  # the model call itself cannot be stopped
 
-    async def _take_batch(self) -> list[_Pending[T, R]]:
-        """Wait for work, then pop up to ``max_batch_size`` live items (may return [])."""
-        while not self._queue:
-            if not self._accepting:
-                return []
-            self._wakeup.clear()
-            await self._wakeup.wait()
-        if self.max_delay_s > 0 and len(self._queue) < self.max_batch_size and not self._hurry:
-            deadline = self._queue[0].enqueued + self.max_delay_s
-            while len(self._queue) < self.max_batch_size and not self._hurry:
-                remaining = deadline - time.perf_counter()
-                if remaining <= 0:
-                    break
-                self._wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), remaining)
-        batch: list[_Pending[T, R]] = []
-        while self._queue and len(batch) < self.max_batch_size:
-            pending = self._queue.popleft()
-            if not pending.future.done():  # skip callers that gave up (timeout/disconnect)
-                batch.append(pending)
-        self._hooks.on_depth(len(self._queue))
+    def _cancel(self, *, queued: bool, in_flight: bool) -> None:
+        with self._cond:
+            pending = [*(self._queue if queued else ()), *(self._in_flight if in_flight else ())]
+            if queued:
+                self._queue.clear()
+            self._hooks.on_depth(len(self._queue))
+        for p in pending:
+            p.future.cancel()
+
+    # --- the model thread ------------------------------------------------------------------
+    def _work(self) -> None:
+        try:
+            while (batch := self._take_batch()) is not None:
+                if batch:
+                    self._run_batch(batch)
+        finally:
+            self._call_on_loop(self._set_stopped)
+
+    def _take_batch(self) -> list[_Pending[T, R]] | None:
+        """Wait for work, then pop up to ``max_batch_size`` live items (None: closed and empty)."""
+        with self._cond:
+            while not self._queue:
+                if not self._accepting:
+                    return None
+                self._cond.wait()
+            if self.max_delay_s > 0 and not self._hurry:
+                deadline = self._queue[0].enqueued + self.max_delay_s
+                while self._queue and len(self._queue) < self.max_batch_size and not self._hurry:
+                    remaining = deadline - time.perf_counter()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
+            batch: list[_Pending[T, R]] = []
+            while self._queue and len(batch) < self.max_batch_size:
+                pending = self._queue.popleft()
+                # A caller that gave up (timeout/disconnect) is skipped; reading done() from this
+                # thread may be stale, which only costs a wasted row: delivery re-checks it.
+                if not pending.future.done():
+                    batch.append(pending)
+            self._in_flight = batch
+            self._hooks.on_depth(len(self._queue))
         return batch
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._accepting or self._queue:
-            batch = await self._take_batch()
-            if not batch:
+    def _run_batch(self, batch: list[_Pending[T, R]]) -> None:
+        started = time.perf_counter()
+        self._hooks.on_dequeue([started - p.enqueued for p in batch])
+        items = [p.item for p in batch]
+        error: BaseException | None = None
+        results: Sequence[R] = ()
+        try:
+            results = self._fn(items)
+            if len(results) != len(items):
+                raise RuntimeError(f"batch fn returned {len(results)} results for {len(items)}")
+        except Exception as exc:  # delivered to every caller; the thread keeps going
+            error = exc
+            logger.exception("%s batch of %d failed", self._name, len(items))
+        self._hooks.on_batch(len(items), time.perf_counter() - started, error)
+        self._call_on_loop(self._deliver, batch, results, error)
+        with self._cond:
+            self._in_flight = []
+
+    def _call_on_loop(self, callback: Callable[..., object], *args: object) -> None:
+        assert self._loop is not None
+        try:
+            self._loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the loop is already closed: nobody is left to answer
+            logger.warning("%s: event loop closed before results could be delivered", self._name)
+
+    # --- back on the event loop ------------------------------------------------------------
+    @staticmethod
+    def _deliver(
+        batch: list[_Pending[T, R]], results: Sequence[R], error: BaseException | None
+    ) -> None:
+        for i, p in enumerate(batch):
+            if p.future.done():
                 continue
-            now = time.perf_counter()
-            self._hooks.on_dequeue([now - p.enqueued for p in batch])
-            items = [p.item for p in batch]
-            error: BaseException | None = None
-            results: Sequence[R] = ()
-            try:
-                results = await loop.run_in_executor(self._executor, self._fn, items)
-                if len(results) != len(items):
-                    raise RuntimeError(f"batch fn returned {len(results)} results for {len(items)}")
-            except asyncio.CancelledError:
-                for p in batch:
-                    p.future.cancel()
-                raise
-            except Exception as exc:  # delivered to every caller; the worker keeps going
-                error = exc
-                logger.exception("%s batch of %d failed", self._name, len(items))
-            self._hooks.on_batch(len(items), time.perf_counter() - now, error)
-            for i, p in enumerate(batch):
-                if p.future.done():
-                    continue
-                if error is not None:
-                    p.future.set_exception(error)
-                else:
-                    p.future.set_result(results[i])
+            if error is not None:
+                p.future.set_exception(error)
+            else:
+                p.future.set_result(results[i])
+
+    def _set_stopped(self) -> None:
+        if self._stopped is not None and not self._stopped.done():
+            self._stopped.set_result(None)

@@ -90,12 +90,13 @@ class ModelRunner:
         # XLA only on a CPU: on a GPU the plain graph runs the fused cuDNN kernel.
         self.xla = xla and not self.device.upper().startswith("/GPU")
         self.batch_sizes = padded_batch_sizes(max_batch_size) if self.xla else []
+        # The concrete function, not the tf.function: skips ~100 us of Python dispatch per call.
         self._compiled = (
             tf.function(
                 lambda ids: self._fn(**{INPUT_NAME: ids})[OUTPUT_NAME],
                 jit_compile=True,
                 input_signature=[tf.TensorSpec([None, maxlen], tf.int32)],
-            )
+            ).get_concrete_function()
             if self.xla
             else None
         )

@@ -270,3 +270,18 @@ async def test_hurry_ends_the_delay_window_early() -> None:
     batcher.hurry()
     assert await asyncio.wait_for(future, 10) == 2
     await batcher.shutdown()
+
+
+@async_test
+async def test_shutdown_grace_timeout_cancels_in_flight_and_queued_callers() -> None:
+    model = FakeModel()
+    model.gate.clear()  # the model call never finishes within the grace period
+    batcher = make(model, max_batch_size=2)
+    batcher.start()
+    futures = batcher.submit_many([1, 2, 3])
+    await wait_entered(model)
+    await asyncio.wait_for(batcher.shutdown(grace_s=0.1), 10)
+    assert all(f.cancelled() for f in futures)  # nobody waits forever
+    assert batcher.depth == 0
+    model.gate.set()  # the stuck call returns; its results go nowhere, nothing raises
+    await asyncio.sleep(0.05)
