@@ -65,7 +65,7 @@ def run_levels(
     return rows
 
 
-def model_ceiling(model_dir: str, seconds: float) -> dict[str, Any]:
+def model_ceiling(model_dir: str, seconds: float, path: str = "signature") -> dict[str, Any]:
     cmd = [
         sys.executable,
         "-m",
@@ -74,6 +74,8 @@ def model_ceiling(model_dir: str, seconds: float) -> dict[str, Any]:
         model_dir,
         "--seconds",
         str(seconds),
+        "--path",
+        path,
     ]
     out = subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True, timeout=600)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))

@@ -1,8 +1,14 @@
-"""Model-only ceiling: the SavedModel signature called in-process, no HTTP, no queue.
+"""Model-only ceiling: the model called in-process, no HTTP, no queue.
 
-Run as its own process (so TensorFlow's threads and memory never mix with the orchestrator's):
+Two paths, each in its own process (TensorFlow's thread pools are fixed at import):
 
-    python -m bench.model_ceiling --model-dir model_artifacts/imdb_lstm --batches 1 64 256
+- ``signature``: the SavedModel's ``serving_default`` signature with TensorFlow's default
+  threads (every core) - the issue's definition of the compute ceiling;
+- ``service``: exactly what the service's model thread calls - ``app.inference.ModelRunner``
+  with the service's defaults (XLA on a CPU, padded batch sizes, one intra-op thread).
+
+    python -m bench.model_ceiling --model-dir model_artifacts/imdb_lstm --batches 1 64 256 \
+        [--path signature|service]
 """
 
 from __future__ import annotations
@@ -42,21 +48,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model-dir", type=Path, required=True)
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 64, 256])
     ap.add_argument("--seconds", type=float, default=4.0, help="timed seconds per batch size")
+    ap.add_argument("--path", choices=["signature", "service"], default="signature")
     args = ap.parse_args(argv)
 
-    import tensorflow as tf
-
     artifact = load_artifact(args.model_dir)
-    signature = tf.saved_model.load(str(artifact.path)).signatures[SIGNATURE]
     texts, _ = load_reviews(max(args.batches))
+    call = _service_call(artifact, max(args.batches)) if args.path == "service" else None
+    if call is None:
+        call = _signature_call(artifact)
     results: dict[str, Any] = {}
     for b in args.batches:
         x = artifact.tokenizer.encode_batch(texts[:b])
-
-        # numpy in, numpy out: the conversions are part of any caller's cost, the service's too.
-        def call(batch, _sig=signature):
-            return _sig(**{INPUT_NAME: tf.constant(batch)})[OUTPUT_NAME].numpy()
-
         measure(call, x, seconds=0.5, min_calls=5)  # warm-up: first calls trace/allocate
         results[str(b)] = measure(call, x, seconds=args.seconds)
     # Tokenisation is part of every request's cost; measured here so its share is visible.
@@ -65,6 +67,32 @@ def main(argv: list[str] | None = None) -> None:
     results["tokenize_us_per_review"] = (time.perf_counter() - t0) / 256 * 1e6
     json.dump(results, sys.stdout)
     sys.stdout.write("\n")
+
+
+def _signature_call(artifact: Any) -> Any:
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(str(artifact.path)).signatures[SIGNATURE]
+
+    # numpy in, numpy out: the conversions are part of any caller's cost, the service's too.
+    def call(batch: Any) -> Any:
+        return signature(**{INPUT_NAME: tf.constant(batch)})[OUTPUT_NAME].numpy()
+
+    return call
+
+
+def _service_call(artifact: Any, max_batch_size: int) -> Any:
+    from app.config import Settings
+    from app.inference import ModelRunner  # sets the service's TensorFlow thread pools
+
+    runner = ModelRunner(
+        artifact.path,
+        artifact.tokenizer.config.maxlen,
+        xla=Settings().xla,
+        max_batch_size=max_batch_size,
+    )
+    runner.warmup([], repeats=1)  # compiles every padded size, as the service does before ready
+    return runner.predict
 
 
 if __name__ == "__main__":

@@ -40,8 +40,11 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 ratio >= 40,
             )
         )
+    service_path = results.get("model_service_path", {})
     if svc64 and http64 and "64" in model:
-        m64 = model["64"]["reviews_per_s"]
+        # The compute ceiling is the faster way of running the model: the plain signature on
+        # every core, or the service's own (XLA) path.
+        m64 = max(model["64"]["reviews_per_s"], service_path.get("64", {}).get("reviews_per_s", 0))
         low = min(m64, http64["throughput_rps"])
         share = svc64["throughput_rps"] / low
         out.append(
@@ -58,14 +61,15 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         p99 = svc16["latency_ms"]["p99"]
         out.append(_check("c=16 p99 latency", "<= 50 ms", f"{p99:.1f} ms", p99 <= 50))
     svc1 = _level(results, "service", 1)
-    if svc1 and "1" in model:
-        added = svc1["latency_ms"]["p50"] - model["1"]["ms_per_call_p50"]
+    # Added latency is measured against the model call the service really makes at batch 1.
+    ref1 = service_path.get("1") or model.get("1")
+    if svc1 and ref1:
+        added = svc1["latency_ms"]["p50"] - ref1["ms_per_call_p50"]
         out.append(
             _check(
-                "c=1 added latency (p50 service - p50 model b=1)",
+                "c=1 added latency (p50 service - p50 model b=1, service path)",
                 "<= 2 ms",
-                f"{added:.2f} ms ({svc1['latency_ms']['p50']:.2f} - "
-                f"{model['1']['ms_per_call_p50']:.2f})",
+                f"{added:.2f} ms ({svc1['latency_ms']['p50']:.2f} - {ref1['ms_per_call_p50']:.2f})",
                 added <= 2,
             )
         )
@@ -148,17 +152,24 @@ def markdown(results: dict[str, Any]) -> str:
             )
     model = results.get("model_ceiling")
     if model:
+        svc = results.get("model_service_path", {})
         lines += [
             "",
-            "Model-only ceiling (SavedModel signature in-process, no HTTP):",
+            "Model-only ceiling (in-process, no HTTP): the SavedModel signature with TensorFlow's "
+            "default threads, and the service's own path (`ModelRunner.predict`: XLA, padded "
+            "batch sizes, one intra-op thread):",
             "",
-            "| batch | ms per call (p50) | reviews/s |",
-            "|---:|---:|---:|",
+            "| batch | signature ms/call (p50) | signature reviews/s "
+            "| service path ms/call (p50) | service path reviews/s |",
+            "|---:|---:|---:|---:|---:|",
         ]
         for b in ("1", "64", "256"):
             if b in model:
+                s_ms = _fmt(svc.get(b, {}).get("ms_per_call_p50"), ".2f")
+                s_rps = _fmt(svc.get(b, {}).get("reviews_per_s"), ".0f")
                 lines.append(
-                    f"| {b} | {model[b]['ms_per_call_p50']:.2f} | {model[b]['reviews_per_s']:.0f} |"
+                    f"| {b} | {model[b]['ms_per_call_p50']:.2f} | {model[b]['reviews_per_s']:.0f} "
+                    f"| {s_ms} | {s_rps} |"
                 )
         lines.append(f"\nTokenisation: {model['tokenize_us_per_review']:.0f} µs per review.")
     cc = results.get("client_check")

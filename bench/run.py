@@ -143,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         if "model" in steps:
             results["model_ceiling"] = measure.model_ceiling(model_dir, p["model_seconds"])
             log("model ceiling: " + json.dumps(results["model_ceiling"]))
+            results["model_service_path"] = measure.model_ceiling(
+                model_dir, p["model_seconds"], path="service"
+            )
+            log("model, service path: " + json.dumps(results["model_service_path"]))
         targets = [
             Target("http_ceiling", "bench.http_ceiling:app", {}, LEVELS, p["n"], p["seconds"]),
             Target("service", args.service_app, env, LEVELS, p["n"], p["seconds"]),
