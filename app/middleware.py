@@ -60,8 +60,8 @@ class RequestMiddleware:
         path = scope.get("path", "")
         # Bounded label values: unknown paths share one label (no cardinality blow-up).
         route = path if path in self._known_routes() else "other"
-        request_id = _header(scope, b"x-request-id") or ""
-        if not _SAFE_ID.fullmatch(request_id):  # never let a client write arbitrary log text
+        request_id = _header(scope, b"x-request-id")
+        if request_id is None or not _SAFE_ID.fullmatch(request_id):  # no arbitrary log text
             request_id = f"{self._id_prefix}-{next(self._ids)}"
         status = 500
         started = time.perf_counter()

@@ -16,7 +16,8 @@ Label = Literal["positive", "negative"]
 
 
 def _not_blank(value: str) -> str:
-    if not value.strip():
+    # isspace() stops at the first visible character; strip() would copy the whole review.
+    if value.isspace():
         raise PydanticCustomError("blank_text", "text must contain non-whitespace characters")
     return value
 
