@@ -125,13 +125,14 @@ class ModelRunner:
     def warmup(self, batch_sizes: list[int], repeats: int = 2) -> None:
         """Run each batch shape once or twice so the first real request pays no init cost."""
         started = time.perf_counter()
-        for size in sorted({*batch_sizes, *self.batch_sizes}):  # every XLA shape compiles here
+        sizes = sorted({*batch_sizes, *self.batch_sizes})  # every XLA shape compiles here
+        for size in sizes:
             ids = np.zeros((size, self.maxlen), dtype=np.int32)
             ids[:, -1] = 1
             for _ in range(max(repeats, 1)):
                 self.predict(ids)
         logger.info(
             "model warm-up done batch_sizes=%s seconds=%.2f",
-            sorted({*batch_sizes, *self.batch_sizes}),
+            sizes,
             time.perf_counter() - started,
         )

@@ -191,6 +191,7 @@ async def model_info(runtime: RuntimeDep) -> ModelInfo:
         vocabulary_size=artifact.tokenizer.vocabulary_size,
         threshold=s.threshold,
         device=runner.device,
+        xla=runner.xla,
         test_accuracy=artifact.test_accuracy,
         tokenizer_fingerprint=str(artifact.preprocessing.get("fingerprint", "")),
         max_batch_size=s.max_batch_size,

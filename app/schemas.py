@@ -104,6 +104,7 @@ class ModelInfo(BaseModel):
     vocabulary_size: int
     threshold: float
     device: str
+    xla: bool = Field(description="Model XLA-compiled (CPU only).")
     test_accuracy: float | None
     tokenizer_fingerprint: str
     max_batch_size: int

@@ -29,6 +29,7 @@ Row = npt.NDArray[np.int32]
 
 class Runner(Protocol):
     device: str
+    xla: bool
 
     def predict(self, ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]: ...
 

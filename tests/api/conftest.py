@@ -60,6 +60,7 @@ class ControlledRunner:
     def __init__(self, inner: Runner) -> None:
         self.inner = inner
         self.device = inner.device
+        self.xla = inner.xla
         self.gate = threading.Event()
         self.gate.set()
         self.entered = threading.Event()

@@ -42,6 +42,7 @@ def test_model_info(client: TestClient, artifact: Artifact) -> None:
     assert info["vocabulary_size"] == artifact.tokenizer.vocabulary_size
     assert info["threshold"] == 0.5
     assert info["device"] in ("/CPU:0", "/GPU:0")
+    assert info["xla"] is (info["device"] == "/CPU:0")  # XLA=true by default, CPU only
     assert info["test_accuracy"] == artifact.test_accuracy
     assert info["tokenizer_fingerprint"] == artifact.preprocessing["fingerprint"]
 
