@@ -1,4 +1,5 @@
-"""A real ``uvicorn app.main:app`` subprocess: overload (503 + Retry-After) and SIGTERM drain.
+"""A real ``uvicorn app.main:app`` subprocess: overload (503 + Retry-After), SIGTERM drain and
+clients disconnecting mid-batch.
 
 Everything is bounded by timeouts; assertions are on counts and outcomes, never on speed.
 """
@@ -183,3 +184,55 @@ def test_sigterm_during_burst_loses_no_accepted_request(tmp_path: Path) -> None:
     assert "draining" in log
     assert "shutdown complete" in log
     assert "great 1" not in log  # review text is never logged, even at debug level
+
+
+def test_clients_disconnecting_mid_batch_do_not_break_it(tmp_path: Path) -> None:
+    # One long batch window holds 20 requests in the queue; half the clients hang up while
+    # queued. The batch they were in still runs, and everyone who stayed gets the right answer.
+    env = {"MAX_BATCH_SIZE": "64", "MAX_BATCH_DELAY_MS": "3000"}
+    n = 10
+    texts = [f"A wonderful, moving film with brilliant performances, take {i}." for i in range(n)]
+    with run_server(tmp_path, **env) as server:
+        url = f"{server.url}/predict"
+
+        async def scenario() -> list[httpx.Response | str]:
+            limits = httpx.Limits(max_connections=50)
+            async with (
+                httpx.AsyncClient(timeout=60, limits=limits) as stay,
+                httpx.AsyncClient(timeout=60, limits=limits) as leave,
+                httpx.AsyncClient(timeout=10) as probe,
+            ):
+                stayers = [
+                    asyncio.create_task(_post(stay, url, text, f"S{i}"))
+                    for i, text in enumerate(texts)
+                ]
+                leavers = [
+                    asyncio.create_task(_post(leave, url, f"a dreadful bore {i}", f"L{i}"))
+                    for i in range(n)
+                ]
+                deadline = time.monotonic() + 30
+                while True:
+                    depth = _metric((await probe.get(f"{server.url}/metrics")).text,
+                                    "sentiment_queue_depth")  # fmt: skip
+                    if depth == 2 * n:
+                        break
+                    assert time.monotonic() < deadline, "requests never queued"
+                    await asyncio.sleep(0.02)
+                for task in leavers:  # closes their connections while the batch is still open
+                    task.cancel()
+                await asyncio.gather(*leavers, return_exceptions=True)
+                return list(await asyncio.gather(*stayers))
+
+        stayed = asyncio.run(asyncio.wait_for(scenario(), 120))
+        assert [r.status_code if isinstance(r, httpx.Response) else r for r in stayed] == [200] * n
+        # The same answers as an undisturbed request for the same texts.
+        alone = httpx.post(url, json={"texts": texts}, timeout=30).json()["predictions"]
+        for response, expected in zip(stayed, alone, strict=True):
+            assert isinstance(response, httpx.Response)
+            assert response.json()["label"] == expected["label"]
+            assert abs(response.json()["probability"] - expected["probability"]) < 1e-5
+        assert httpx.get(f"{server.url}/readyz", timeout=10).status_code == 200
+        metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
+        assert _metric(metrics, "sentiment_requests_total", route="/predict", status="500") == 0
+        log = server.log()
+    assert "Traceback" not in log and "ERROR" not in log, log[-3000:]
