@@ -1,5 +1,5 @@
-"""A real ``uvicorn app.main:app`` subprocess: overload (503 + Retry-After), SIGTERM drain and
-clients disconnecting mid-batch.
+"""A real ``uvicorn app.main:app`` subprocess: overload (503 + Retry-After), SIGTERM drain,
+clients disconnecting mid-batch, and /metrics aggregated over two workers.
 
 Everything is bounded by timeouts; assertions are on counts and outcomes, never on speed.
 """
@@ -47,14 +47,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def run_server(tmp_path: Path, **env: str) -> Iterator[Server]:
+def run_server(tmp_path: Path, *args: str, **env: str) -> Iterator[Server]:
     port = _free_port()
     log_path = tmp_path / "server.log"
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log"],
+             "--port", str(port), "--no-access-log", *args],
             cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     server = Server(proc, f"http://127.0.0.1:{port}", log_path)
@@ -236,3 +236,45 @@ def test_clients_disconnecting_mid_batch_do_not_break_it(tmp_path: Path) -> None
         assert _metric(metrics, "sentiment_requests_total", route="/predict", status="500") == 0
         log = server.log()
     assert "Traceback" not in log and "ERROR" not in log, log[-3000:]
+
+
+def test_two_workers_metrics_aggregate_across_processes(tmp_path: Path) -> None:
+    # PROMETHEUS_MULTIPROC_DIR + --workers 2: whichever worker answers the scrape, /metrics
+    # reports the sum over both (each request on a new connection, so both workers serve).
+    metrics_dir = tmp_path / "prom"
+    metrics_dir.mkdir()
+    n = 40
+    with run_server(
+        tmp_path, "--workers", "2", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)
+    ) as server:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        ready_in_a_row = 0
+        while ready_in_a_row < 20:  # both workers past warm-up, not just the first one
+            assert time.monotonic() < deadline, server.log()[-3000:]
+            ok = httpx.get(f"{server.url}/readyz", timeout=10).status_code == 200
+            ready_in_a_row = ready_in_a_row + 1 if ok else 0
+            time.sleep(0.05)
+        labels = []
+        for i in range(n):
+            r = httpx.post(f"{server.url}/predict", json={"text": f"great fun {i}"}, timeout=30)
+            assert r.status_code == 200, r.text
+            labels.append(r.json()["label"])
+        for _ in range(5):  # every scrape, from either worker, sees both workers' counts
+            text = httpx.get(f"{server.url}/metrics", timeout=10).text
+            assert _metric(text, "sentiment_requests_total", route="/predict", status="200") == n
+            by_label = sum(
+                _metric(text, "sentiment_predictions_total", label=lab)
+                for lab in ("positive", "negative")
+            )
+            assert by_label == n
+            assert _metric(text, "sentiment_batch_size_count") >= 1
+            pids = {
+                s.labels["pid"]
+                for family in text_string_to_metric_families(text)
+                for s in family.samples
+                if s.name == "sentiment_model_info"
+            }
+            assert len(pids) == 2, pids  # one live series per worker process
+        assert _metric(text, "sentiment_predictions_total", label="positive") == labels.count(
+            "positive"
+        )
