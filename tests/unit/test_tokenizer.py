@@ -93,7 +93,7 @@ EDGE_CASES = [
 ]  # fmt: skip
 
 
-def _reference_ids(tok: Tokenizer, text: str) -> list[int]:
+def reference_ids(tok: Tokenizer, text: str) -> list[int]:
     # The regex path (``split_words``) is the definition; the Latin-1 fast path must match it.
     return [tok._ids.get(w, OOV_ID) for w in tok.words(text)]
 
@@ -114,7 +114,7 @@ def test_latin1_fast_path_matches_the_regex_reference(
     n_latin1 = sum(max(t, default="a") <= "\xff" for t in texts)
     assert len(texts) // 2 < n_latin1 < len(texts), "both the fast path and the regex must run"
     for text in texts:
-        assert tok.to_ids(text)[0][1:] == _reference_ids(tok, text), repr(text)
+        assert tok.to_ids(text)[0][1:] == reference_ids(tok, text), repr(text)
 
 
 def test_fingerprint_tracks_every_parameter() -> None:
