@@ -16,7 +16,7 @@ from tests.model.conftest import SAMPLE
 from training import train
 from training.data import Dataset
 from training.export import EQUIVALENCE_ATOL, export_savedmodel
-from training.model import build_model, compile_model, inference_twin
+from training.model import EMBEDDING_DIM, build_model, compile_model, inference_twin
 
 
 def test_quick_mode_data_to_prediction(tmp_path: Path, sample: Dataset) -> None:
@@ -34,6 +34,11 @@ def test_quick_mode_data_to_prediction(tmp_path: Path, sample: Dataset) -> None:
     }
     assert metrics["test"]["n"] == len(sample.test.texts)
     assert "Known limits" in (artifact.path / "MODEL_CARD.md").read_text()
+
+    # Each weight is stored once (the embedding matrix is the artifact's bulk).
+    num_words = artifact.tokenizer.config.num_words
+    stored = tf.train.list_variables(str(artifact.path / "variables" / "variables"))
+    assert [shape for _, shape in stored].count([num_words, EMBEDDING_DIM]) == 1
 
     serve = tf.saved_model.load(str(artifact.path)).signatures[SIGNATURE]
     ids = artifact.tokenizer.encode_batch(sample.test.texts[:7])
