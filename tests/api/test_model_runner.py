@@ -19,10 +19,21 @@ from training.data import load_imdb
         (64, [1, 2, 4, 8, 16, 32, 48, 64]),
         (100, [1, 2, 4, 8, 16, 32, 48, 64, 80, 96, 100]),
         (256, [1, 2, 4, 8, 16, 32, 64, 96, 128, 160, 192, 224, 256]),
+        (4096, [1 << k for k in range(9)] + list(range(512, 4097, 512))),
     ],
 )
 def test_padded_batch_sizes(max_batch_size: int, expected: list[int]) -> None:
     assert padded_batch_sizes(max_batch_size) == expected
+
+
+@pytest.mark.parametrize("max_batch_size", [1, 2, 3, 17, 64, 100, 1000, 4096])
+def test_padding_at_most_doubles_a_batch_or_adds_one_step(max_batch_size: int) -> None:
+    sizes = padded_batch_sizes(max_batch_size)
+    step = max(16, -(-max_batch_size // 8))
+    assert sizes == sorted(set(sizes)) and sizes[-1] == max_batch_size
+    for n in range(1, max_batch_size + 1):
+        padded = next(s for s in sizes if s >= n)
+        assert padded <= max(2 * n, n + step - 1)
 
 
 def test_xla_runner_equals_plain_graph_on_real_reviews(artifact: Artifact) -> None:
