@@ -124,14 +124,25 @@ class ModelRunner:
         return np.asarray(out.numpy(), dtype=np.float32).reshape(-1)[:n]
 
     def warmup(self, batch_sizes: list[int], repeats: int = 2) -> None:
-        """Run each batch shape once or twice so the first real request pays no init cost."""
+        """Run each batch shape once or twice so the first real request pays no init cost.
+
+        Every XLA shape compiles here. Should XLA fail on this machine, the service falls back to
+        the plain graph (same outputs, slower) with a warning rather than refusing to start.
+        """
         started = time.perf_counter()
-        sizes = sorted({*batch_sizes, *self.batch_sizes})  # every XLA shape compiles here
+        sizes = sorted({*batch_sizes, *self.batch_sizes})
         for size in sizes:
             ids = np.zeros((size, self.maxlen), dtype=np.int32)
             ids[:, -1] = 1
             for _ in range(max(repeats, 1)):
-                self.predict(ids)
+                try:
+                    self.predict(ids)
+                except tf.errors.OpError as exc:
+                    if not self.xla:
+                        raise
+                    logger.warning("XLA failed (%s); serving the plain graph instead", exc.message)
+                    self.xla, self.batch_sizes, self._compiled = False, [], None
+                    self.predict(ids)
         logger.info(
             "model warm-up done batch_sizes=%s seconds=%.2f",
             sizes,

@@ -48,3 +48,21 @@ def test_xla_runner_equals_plain_graph_on_real_reviews(artifact: Artifact) -> No
         got, want = xla.predict(ids[:n]), plain.predict(ids[:n])
         assert got.shape == want.shape == (n,)
         np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
+
+
+def test_xla_failure_at_warm_up_falls_back_to_the_plain_graph(
+    artifact: Artifact, caplog: pytest.LogCaptureFixture
+) -> None:
+    import tensorflow as tf
+
+    runner = ModelRunner(artifact.path, artifact.tokenizer.config.maxlen, "/CPU:0", xla=True)
+
+    def broken(ids: object) -> object:
+        raise tf.errors.InternalError(None, None, "no XLA here")
+
+    runner._compiled = broken  # type: ignore[assignment]
+    runner.warmup([1], repeats=1)
+    assert not runner.xla and runner.batch_sizes == []
+    assert "serving the plain graph" in caplog.text
+    ids = artifact.tokenizer.encode_batch(["A wonderful film.", "Dull and lifeless."])
+    assert runner.predict(ids).shape == (2,)
