@@ -103,6 +103,38 @@ class Encoded:
     n_oov: int
 
 
+@dataclass(frozen=True)
+class Windows:
+    """One review as several model rows (whole-review scoring)."""
+
+    rows: npt.NDArray[np.int32]  # shape (k, maxlen), k >= 1; rows[0] is the last window
+    n_tokens: int
+    n_oov: int
+
+
+def window_starts(n_ids: int, maxlen: int, stride: int, max_windows: int) -> list[int]:
+    """Start offsets of the full ``maxlen`` windows that cover ``n_ids`` ids, last window first.
+
+    Windows end at ``n_ids``, ``n_ids - stride``, ... and one window starts at 0, so every id is
+    in at least one window and no window is padding. More than ``max_windows`` windows are thinned
+    evenly (first and last kept): the cost of one review is bounded by ``max_windows`` model rows.
+    Training cuts its windows with this same function.
+    """
+    if stride < 1 or max_windows < 1:
+        raise ValueError("stride and max_windows must be >= 1")
+    if n_ids <= maxlen:
+        return [0]
+    starts = list(range(n_ids - maxlen, 0, -stride))
+    starts.append(0)
+    if len(starts) > max_windows == 1:
+        return starts[:1]
+    if len(starts) > max_windows:
+        last = len(starts) - 1
+        picks = sorted({round(i * last / (max_windows - 1)) for i in range(max_windows)})
+        starts = [starts[i] for i in picks]
+    return starts
+
+
 class Tokenizer:
     """Text -> words -> ids -> fixed-length int32 rows."""
 
@@ -163,6 +195,22 @@ class Tokenizer:
         else:
             row = pad_sequence([config.start_id, *tokens], config)
         return Encoded(ids=row, n_tokens=n_tokens, n_oov=n_oov)
+
+    def encode_windows(self, text: str, stride: int, max_windows: int) -> Windows:
+        """Every ``maxlen`` window of the review (see :func:`window_starts`), last window first.
+
+        The first row is exactly ``encode(text).ids`` (the seed's input); a review of at most
+        ``maxlen`` ids is that one row.
+        """
+        tokens = self._tokens(text)
+        n_tokens, n_oov = len(tokens), tokens.count(self.config.oov_id)
+        ids = [self.config.start_id, *tokens]
+        maxlen = self.config.maxlen
+        if len(ids) <= maxlen or self.config.truncating != "pre":
+            return Windows(self.encode(text).ids[None, :], n_tokens, n_oov)
+        starts = window_starts(len(ids), maxlen, stride, max_windows)
+        rows = np.array([ids[s : s + maxlen] for s in starts], dtype=np.int32)
+        return Windows(rows, n_tokens, n_oov)
 
     def encode_batch(self, texts: Sequence[str]) -> npt.NDArray[np.int32]:
         if not texts:

@@ -87,6 +87,8 @@ def write_artifact(
         json.dumps(word_index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
     )
     record = preprocessing_record(tokenizer, golden_texts) | {"model_version": version}
+    if "scoring" in metrics:  # whole-review windows + calibration (app/scoring.py)
+        record["scoring"] = metrics["scoring"]
     (staging / PREPROCESSING_FILE).write_text(json.dumps(record, indent=2) + "\n")
     (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
     (staging / MODEL_CARD_FILE).write_text(render_model_card(version, config, metrics))

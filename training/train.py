@@ -19,12 +19,16 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from app.scoring import sigmoid
 from app.tokenizer import Tokenizer, TokenizerConfig, build_word_index
 from training import baselines
 from training.data import Dataset, DatasetError, Split, load_imdb
 from training.evaluation import classification_metrics, format_table, library_versions
 from training.export import check_equivalence, next_version, write_artifact
+from training.calibration import reliability_diagram
 from training.features import last_window, windows
+from training.student import TrainingRows, fit_policy, mode_metrics, score_reviews, training_rows
+from training.teacher import fit_teacher
 
 SEED = 1234
 NUM_WORDS = 20_000
@@ -34,8 +38,12 @@ MAX_EPOCHS = 15
 VALIDATION_FRACTION = 0.1
 EARLY_STOPPING_PATIENCE = 2
 LEARNING_RATE = 1e-3  # Adam's default, as in the seed
-COSINE_EPOCHS = 3  # the LSTM overfits after 1-2 epochs at a constant 1e-3
-DEFAULT_WINDOWS = 3
+COSINE_EPOCHS = 3  # with hard labels the LSTM overfits after 1-2 epochs at a constant 1e-3
+DEFAULT_WINDOWS = 3  # label-only recipe (--teacher none): windows per review
+DEFAULT_STRIDE = 80  # training windows = serving windows (app.tokenizer.window_starts)
+MAX_WINDOWS = 32  # per review, in training and serving
+DEFAULT_SPANS = 2  # one-line spans cut from each training review
+DEFAULT_LABEL_WEIGHT = 0.3  # target = w * review label + (1 - w) * teacher, for review windows
 GOLDEN_REVIEWS = 4  # validation reviews whose ids ship in the artifact as a parity check
 QUICK_REVIEWS = 400  # per split in --quick mode
 DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
@@ -75,6 +83,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="plateau: halve the learning rate when validation loss stalls; cosine: decay "
         f"from {LEARNING_RATE} towards 0 over {COSINE_EPOCHS} epochs",
     )
+    p.add_argument(
+        "--teacher",
+        choices=["nblr", "none"],
+        default="nblr",
+        help="nblr: distil an NB-weighted bigram logistic regression (training/teacher.py) into "
+        "every window and span; none: the review label for every window (v2 recipe)",
+    )
+    p.add_argument(
+        "--label-weight",
+        type=float,
+        default=DEFAULT_LABEL_WEIGHT,
+        help="share of the review label in a window's target (the rest is the teacher's score)",
+    )
+    p.add_argument(
+        "--spans", type=int, default=DEFAULT_SPANS, help="one-line spans per training review"
+    )
+    p.add_argument(
+        "--stride", type=int, default=DEFAULT_STRIDE, help="window stride (training and serving)"
+    )
     p.add_argument("--no-baselines", action="store_true", help="skip random forest and TF-IDF")
     p.add_argument("--rf-trees", type=int, default=baselines.RF_TREES)
     p.add_argument(
@@ -83,12 +110,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"smoke run: {QUICK_REVIEWS} reviews per split, 1 epoch, 10-tree forest",
     )
     p.add_argument("--report", type=Path, help="also write the metrics JSON here")
+    p.add_argument("--reliability", type=Path, help="write a reliability diagram (PNG) here")
     args = p.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else list(argv)
     if args.epochs < 1:
         raise ValueError("--epochs must be >= 1")
     if args.windows < 1:
         raise ValueError("--windows must be >= 1")
+    if not 0.0 <= args.label_weight <= 1.0:
+        raise ValueError("--label-weight must be in [0, 1]")
+    if args.spans < 0:
+        raise ValueError("--spans must be >= 0")
+    if not 1 <= args.stride <= MAXLEN:
+        raise ValueError(f"--stride must be in [1, {MAXLEN}]")
     if args.rf_trees < 1:
         raise ValueError("--rf-trees must be >= 1")
     if args.version is not None and args.version < 1:
@@ -118,6 +152,7 @@ def subsample(split: Split, n: int, seed: int) -> Split:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     import keras  # deferred: `--help` and argument errors stay instant
 
+    from training.callbacks import WholeReviewAccuracy
     from training.model import build_model, compile_model, inference_twin
 
     keras.utils.set_random_seed(SEED)
@@ -147,21 +182,38 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     tokenizer = Tokenizer(config, word_index)
     log(f"vocabulary: {len(word_index)} words kept, fingerprint {config.fingerprint()[:12]}")
 
-    x_fit, y_fit = windows(tokenizer, fit_texts, fit_y, args.windows)
-    x_val, x_test = last_window(tokenizer, val_texts), last_window(tokenizer, test.texts)
-    log(f"training rows: {len(x_fit)} ({args.windows} window(s) max per review)")
+    teacher = None
+    if args.teacher == "nblr":
+        fit_ids = [tokenizer.to_ids(t)[0] for t in fit_texts]
+        teacher = fit_teacher(fit_ids, fit_y)
+        val_teacher = teacher.probabilities([tokenizer.to_ids(t)[0] for t in val_texts])
+        log(f"teacher (NB-LR bigrams) validation accuracy {((val_teacher >= 0.5) == val_y).mean():.4f}")
+    if teacher is None and args.spans == 0:
+        x_fit, y_fit_arr = windows(tokenizer, fit_texts, fit_y, args.windows)
+        rows = TrainingRows(x_fit, y_fit_arr.astype(np.float32), len(x_fit), 0)
+    else:
+        rows = training_rows(
+            tokenizer, fit_texts, fit_y, teacher, stride=args.stride, max_windows=MAX_WINDOWS,
+            spans_per_review=args.spans, label_weight=args.label_weight, seed=SEED,
+        )  # fmt: skip
+    x_val = last_window(tokenizer, val_texts)
+    log(f"training rows: {len(rows.x)} ({rows.windows} windows, {rows.spans} one-line spans)")
 
     model = build_model(NUM_WORDS, MAXLEN)
+    cosine_epochs = COSINE_EPOCHS if teacher is None else args.epochs
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = LEARNING_RATE
     if args.lr_schedule == "cosine":
-        steps_per_epoch = -(-len(x_fit) // BATCH_SIZE)
+        steps_per_epoch = -(-len(rows.x) // BATCH_SIZE)
         learning_rate = keras.optimizers.schedules.CosineDecay(
-            LEARNING_RATE, decay_steps=COSINE_EPOCHS * steps_per_epoch, alpha=0.02
+            LEARNING_RATE, decay_steps=cosine_epochs * steps_per_epoch, alpha=0.02
         )
     compile_model(model, learning_rate)
+    whole_review = WholeReviewAccuracy(tokenizer, val_texts, val_y, args.stride, MAX_WINDOWS, log)
     callbacks: list[keras.callbacks.Callback] = [
+        whole_review,
         keras.callbacks.EarlyStopping(
-            monitor="val_loss",
+            monitor="val_whole_review_accuracy",
+            mode="max",
             patience=EARLY_STOPPING_PATIENCE,
             restore_best_weights=True,
             verbose=1,
@@ -175,8 +227,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
     fit_started = time.monotonic()
     history = model.fit(
-        x_fit,
-        y_fit,
+        rows.x,
+        rows.y,
         batch_size=BATCH_SIZE,
         epochs=args.epochs,
         validation_data=(x_val, val_y),
@@ -185,15 +237,26 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         verbose=2,
     )
     fit_seconds = time.monotonic() - fit_started
-    val_losses = history.history["val_loss"]
+    monitored = history.history["val_whole_review_accuracy"]
 
     twin = inference_twin(model, NUM_WORDS, MAXLEN)
     max_diff = check_equivalence(model, twin, x_val[:512])
-    val_metrics = classification_metrics(val_y, twin.predict(x_val, batch_size=256, verbose=0))
-    test_metrics = classification_metrics(test_y, twin.predict(x_test, batch_size=256, verbose=0))
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        return np.asarray(twin.predict(x, batch_size=512, verbose=0)).reshape(-1)
+
+    val_scores = score_reviews(predict, tokenizer, val_texts, args.stride, MAX_WINDOWS)
+    policy = fit_policy(val_scores, val_y, args.stride, MAX_WINDOWS)
+    val_modes = mode_metrics(val_scores, val_y, policy)
+    # The test set, once: both modes, calibrated with the validation fit.
+    test_scores = score_reviews(predict, tokenizer, test.texts, args.stride, MAX_WINDOWS)
+    test_modes = mode_metrics(test_scores, test_y, policy)
+    val_metrics = val_modes[policy.default_mode]
+    test_metrics = test_modes[policy.default_mode]
     log(
-        f"validation accuracy {val_metrics['accuracy']:.4f}, test accuracy "
-        f"{test_metrics['accuracy']:.4f}"
+        f"default mode {policy.default_mode}: validation accuracy {val_metrics['accuracy']:.4f}, "
+        f"test accuracy {test_metrics['accuracy']:.4f} (last-80 {test_modes['last']['accuracy']:.4f},"
+        f" whole {test_modes['whole']['accuracy']:.4f}), test ECE {test_metrics['ece']:.4f}"
     )
 
     baseline_metrics: dict[str, Any] = {}
@@ -202,21 +265,33 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         baseline_metrics = baselines.run_all(
             tokenizer, fit_texts, fit_y, test.texts, test_y, rf_trees=args.rf_trees
         )
+        if teacher is not None:
+            test_ids = [tokenizer.to_ids(t)[0] for t in test.texts]
+            baseline_metrics["NB-LR teacher (student's ids, full text)"] = classification_metrics(
+                test_y, teacher.probabilities(test_ids)
+            )
 
     metrics: dict[str, Any] = {
         "seed": SEED,
         "validation": val_metrics,
         "test": test_metrics,
+        "validation_modes": val_modes,
+        "test_modes": test_modes,
+        "scoring": policy.to_dict(),
         "baselines": baseline_metrics,
         "export_max_abs_diff": max_diff,
         "training": {
-            "epochs_run": len(val_losses),
-            "best_epoch": int(np.argmin(val_losses)) + 1,
+            "epochs_run": len(monitored),
+            "best_epoch": int(np.argmax(monitored)) + 1,
             "history": {k: [round(float(v), 5) for v in vs] for k, vs in history.history.items()},
             "wall_time_s": round(time.monotonic() - started, 1),
             "fit_time_s": round(fit_seconds, 1),
             "levers": {
-                "windows": args.windows,
+                "teacher": args.teacher,
+                "label_weight": args.label_weight,
+                "spans": args.spans,
+                "stride": args.stride,
+                "windows": args.windows if teacher is None and args.spans == 0 else "all",
                 "stopwords": args.stopwords,
                 "lr_schedule": args.lr_schedule,
             },
@@ -231,11 +306,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "train_reviews": len(train.texts),
             "validation_reviews": len(val_texts),
             "fit_reviews": len(fit_texts),
-            "fit_rows": len(x_fit),
+            "fit_rows": len(rows.x),
             "test_reviews": len(test.texts),
         },
         "versions": library_versions(),
     }
+    if args.reliability:
+        reliability_diagram(
+            {
+                "uncalibrated": (sigmoid(getattr(test_scores, policy.default_mode)), test_y),
+                "calibrated": (
+                    [policy.combine([sigmoid(z)], policy.default_mode) for z in getattr(test_scores, policy.default_mode)],
+                    test_y,
+                ),
+            },
+            args.reliability,
+        )
     version = args.version or next_version(args.model_dir)
     path = write_artifact(
         model_dir=args.model_dir,

@@ -1,0 +1,41 @@
+"""Keras callback: whole-review validation accuracy, the number model selection watches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import numpy.typing as npt
+
+from app.tokenizer import Tokenizer
+from training.calibration import mean_logits
+from training.features import review_windows
+
+
+class WholeReviewAccuracy(keras.callbacks.Callback):
+    """Adds ``val_whole_review_accuracy`` (mean window logit >= 0) to each epoch's logs."""
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        texts: Sequence[str],
+        labels: npt.NDArray[np.int_],
+        stride: int,
+        max_windows: int,
+        log: Callable[[str], None],
+    ) -> None:
+        super().__init__()
+        self._rows = review_windows(tokenizer, texts, stride, max_windows)
+        self._n = len(texts)
+        self._labels = np.asarray(labels)
+        self._log = log
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        probs = np.asarray(self.model.predict(self._rows.x, batch_size=512, verbose=0)).reshape(-1)
+        z = mean_logits(probs, self._rows.review, self._n)
+        acc = float(((z >= 0) == self._labels).mean())
+        if logs is not None:
+            logs["val_whole_review_accuracy"] = acc
+        self._log(f"epoch {epoch + 1}: validation whole-review accuracy {acc:.4f}")

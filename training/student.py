@@ -1,0 +1,108 @@
+"""What the LSTM (the student) is trained on, and how it is scored in both serving modes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from app.scoring import Mode, Platt, ScoringPolicy, sigmoid
+from app.tokenizer import Tokenizer
+from training.calibration import expected_calibration_error, fit_platt, mean_logits
+from training.evaluation import classification_metrics
+from training.features import Rows, review_windows, sentence_spans
+from training.teacher import Teacher
+
+Predict = Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float32]]
+
+
+@dataclass(frozen=True)
+class TrainingRows:
+    x: npt.NDArray[np.int32]
+    y: npt.NDArray[np.float32]  # soft targets in [0, 1]
+    windows: int
+    spans: int
+
+
+def training_rows(
+    tokenizer: Tokenizer,
+    texts: Sequence[str],
+    labels: Sequence[int],
+    teacher: Teacher | None,
+    *,
+    stride: int,
+    max_windows: int,
+    spans_per_review: int,
+    label_weight: float,
+    seed: int,
+) -> TrainingRows:
+    """Every serving window of every review plus one-line spans, with their targets.
+
+    Windows: ``label_weight * label + (1 - label_weight) * teacher``. Spans: the teacher's score
+    alone (a sentence of a positive review is often neutral or negative). Without a teacher every
+    row gets its review's label.
+    """
+    y_review = np.asarray(labels, dtype=np.float64)
+    wins = review_windows(tokenizer, texts, stride, max_windows)
+    spans = (
+        sentence_spans(tokenizer, texts, spans_per_review, seed)
+        if spans_per_review > 0
+        else Rows(np.zeros((0, wins.x.shape[1]), np.int32), np.zeros(0, np.int64), np.zeros(0, np.int8))
+    )
+    if teacher is None:
+        y_win, y_span = y_review[wins.review], y_review[spans.review]
+    else:
+        y_win = label_weight * y_review[wins.review] + (1 - label_weight) * teacher.probabilities(
+            wins.x
+        )
+        y_span = teacher.probabilities(spans.x)
+    x = np.concatenate([wins.x, spans.x])
+    y = np.concatenate([y_win, y_span]).astype(np.float32)
+    return TrainingRows(x=x, y=y, windows=len(wins.x), spans=len(spans.x))
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Uncalibrated per-review log-odds in both modes."""
+
+    whole: npt.NDArray[np.float64]
+    last: npt.NDArray[np.float64]
+    windows_per_review: float
+
+
+def score_reviews(
+    predict: Predict, tokenizer: Tokenizer, texts: Sequence[str], stride: int, max_windows: int
+) -> Scores:
+    rows = review_windows(tokenizer, texts, stride, max_windows)
+    probs = predict(rows.x)
+    whole = mean_logits(probs, rows.review, len(texts))
+    # rows[0] of each review is its last window (encode_windows' order)
+    first = np.concatenate([[0], np.flatnonzero(np.diff(rows.review)) + 1])
+    last = mean_logits(probs[first], np.arange(len(texts)), len(texts))
+    return Scores(whole, last, len(rows.x) / max(len(texts), 1))
+
+
+def fit_policy(val: Scores, y_val: Sequence[int], stride: int, max_windows: int) -> ScoringPolicy:
+    """Platt scaling per mode on validation; the default mode is the more accurate one there."""
+    platt = {m: Platt(*fit_platt(getattr(val, m), y_val)) for m in ("whole", "last")}
+    y = np.asarray(y_val)
+    acc = {m: float(((getattr(val, m) >= 0) == y).mean()) for m in ("whole", "last")}
+    default: Mode = "whole" if acc["whole"] >= acc["last"] else "last"
+    return ScoringPolicy(default_mode=default, stride=stride, max_windows=max_windows, platt=platt)
+
+
+def mode_metrics(scores: Scores, y: Sequence[int], policy: ScoringPolicy) -> dict[str, Any]:
+    """Accuracy/loss/AUC and ECE before and after calibration, for both modes."""
+    out: dict[str, Any] = {"windows_per_review": round(scores.windows_per_review, 3)}
+    for mode in ("whole", "last"):
+        z = getattr(scores, mode)
+        cal = policy.platt.get(mode, Platt())
+        raw, calibrated = sigmoid(z), sigmoid(cal.a * z + cal.b)
+        out[mode] = classification_metrics(y, calibrated) | {
+            "ece_uncalibrated": expected_calibration_error(raw, y),
+            "ece": expected_calibration_error(calibrated, y),
+        }
+    return out
