@@ -90,6 +90,13 @@ class Runtime:
         return self.warmed_up and not self.draining and self.batcher is not None
 
     @property
+    def default_mode(self) -> Mode:
+        """SCORING if set, else the artifact's validated default."""
+        if self.settings.scoring is not None:
+            return self.settings.scoring
+        return self.artifact.scoring.default_mode if self.artifact else "last"
+
+    @property
     def version(self) -> str:
         return str(self.artifact.version) if self.artifact else "unknown"
 
@@ -189,7 +196,7 @@ class Runtime:
         batcher, artifact = self.batcher, self.artifact
         if batcher is None or artifact is None or not self.warmed_up:
             raise ServiceUnavailable("not_ready", "model is not loaded yet")
-        mode = mode or artifact.scoring.default_mode
+        mode = mode or self.default_mode
         rows, counts = self._rows(artifact, texts, mode)
         try:
             futures = batcher.submit_many(rows)

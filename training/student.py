@@ -14,7 +14,7 @@ from app.tokenizer import Tokenizer
 from training.calibration import expected_calibration_error, fit_platt, mean_logits
 from training.evaluation import classification_metrics
 from training.features import Rows, review_windows, sentence_spans
-from training.teacher import Teacher
+from training.teacher import CrossFitTeacher
 
 Predict = Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float32]]
 
@@ -31,7 +31,7 @@ def training_rows(
     tokenizer: Tokenizer,
     texts: Sequence[str],
     labels: Sequence[int],
-    teacher: Teacher | None,
+    teacher: CrossFitTeacher | None,
     *,
     stride: int,
     max_windows: int,
@@ -42,8 +42,9 @@ def training_rows(
     """Every serving window of every review plus one-line spans, with their targets.
 
     Windows: ``label_weight * label + (1 - label_weight) * teacher``. Spans: the teacher's score
-    alone (a sentence of a positive review is often neutral or negative). Without a teacher every
-    row gets its review's label.
+    alone (a sentence of a positive review is often neutral or negative). The teacher is
+    cross-fitted: a review's rows are scored by a teacher that never saw that review. Without a
+    teacher every row gets its review's label.
     """
     y_review = np.asarray(labels, dtype=np.float64)
     wins = review_windows(tokenizer, texts, stride, max_windows)
@@ -55,10 +56,9 @@ def training_rows(
     if teacher is None:
         y_win, y_span = y_review[wins.review], y_review[spans.review]
     else:
-        y_win = label_weight * y_review[wins.review] + (1 - label_weight) * teacher.probabilities(
-            wins.x
-        )
-        y_span = teacher.probabilities(spans.x)
+        p_win = teacher.probabilities(list(wins.x), wins.review)
+        y_win = label_weight * y_review[wins.review] + (1 - label_weight) * p_win
+        y_span = teacher.probabilities(list(spans.x), spans.review)
     x = np.concatenate([wins.x, spans.x])
     y = np.concatenate([y_win, y_span]).astype(np.float32)
     return TrainingRows(x=x, y=y, windows=len(wins.x), spans=len(spans.x))

@@ -29,7 +29,7 @@ from training.calibration import reliability_diagram
 from training.features import last_window, windows
 from training.model_card import RELIABILITY_FILE
 from training.student import TrainingRows, fit_policy, mode_metrics, score_reviews, training_rows
-from training.teacher import fit_teacher
+from training.teacher import cross_fit_teacher, fit_teacher
 
 SEED = 1234
 NUM_WORDS = 20_000
@@ -182,18 +182,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     tokenizer = Tokenizer(config, word_index)
     log(f"vocabulary: {len(word_index)} words kept, fingerprint {config.fingerprint()[:12]}")
 
-    teacher = None
+    teacher, cross_fitted = None, None
     if args.teacher == "nblr":
         fit_ids = [tokenizer.to_ids(t)[0] for t in fit_texts]
-        teacher = fit_teacher(fit_ids, fit_y)
+        teacher = fit_teacher(fit_ids, fit_y)  # reported as a baseline
         val_teacher = teacher.probabilities([tokenizer.to_ids(t)[0] for t in val_texts])
         log(f"teacher (NB-LR bigrams) validation accuracy {((val_teacher >= 0.5) == val_y).mean():.4f}")
+        cross_fitted = cross_fit_teacher(fit_ids, fit_y)  # gives the training targets
     if teacher is None and args.spans == 0:
         x_fit, y_fit_arr = windows(tokenizer, fit_texts, fit_y, args.windows)
         rows = TrainingRows(x_fit, y_fit_arr.astype(np.float32), len(x_fit), 0)
     else:
         rows = training_rows(
-            tokenizer, fit_texts, fit_y, teacher, stride=args.stride, max_windows=MAX_WINDOWS,
+            tokenizer, fit_texts, fit_y, cross_fitted, stride=args.stride, max_windows=MAX_WINDOWS,
             spans_per_review=args.spans, label_weight=args.label_weight, seed=SEED,
         )  # fmt: skip
     x_val = last_window(tokenizer, val_texts)
