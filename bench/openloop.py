@@ -105,7 +105,9 @@ async def _run(
     return out
 
 
-def run(url: str, bodies: list[bytes], rate: float, seconds: float, seed: int = 0) -> dict[str, Any]:
+def run(
+    url: str, bodies: list[bytes], rate: float, seconds: float, seed: int = 0
+) -> dict[str, Any]:
     parts = urlsplit(url)
     reqs = build_requests(url, bodies)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80

@@ -25,15 +25,13 @@ HEADER = """\
 """
 
 
-class _Dumper(yaml.SafeDumper):
-    """Multi-line strings (the PromQL expressions) as literal blocks, as in alerts.yml."""
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def _str(dumper: Any, value: str) -> Any:
     style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
+# A SafeDumper writing multi-line strings (the PromQL expressions) as literal blocks, as alerts.yml.
+_Dumper: Any = type("_Dumper", (yaml.SafeDumper,), {})
 _Dumper.add_representer(str, _str)
 
 
@@ -52,7 +50,7 @@ def render() -> str:
         "spec": {"groups": alerts["groups"]},
     }
     body = yaml.dump(rule, Dumper=_Dumper, sort_keys=False, width=1000, allow_unicode=True)
-    return HEADER + body
+    return HEADER + str(body)
 
 
 def main(argv: list[str] | None = None) -> int:

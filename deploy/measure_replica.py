@@ -160,8 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         "git": subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
         ).stdout.strip(),
-        "machine": {"cpus": os.cpu_count(), "loadavg_start": loadavg0,
-                    "loadavg_end": Path("/proc/loadavg").read_text().split()[:3]},  # fmt: skip
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_start": loadavg0,
+            "loadavg_end": Path("/proc/loadavg").read_text().split()[:3],
+        },
         "env": env,
         "reviews": source,
         "ready_s": ready,
