@@ -1,0 +1,199 @@
+"""Replay a day of traffic with a 10x spike through the HPA of deploy/k8s, queue+CPU vs CPU-only.
+
+    .venv/bin/python -m deploy.simulate_hpa                     # the table in docs/operations.md
+    .venv/bin/python -m deploy.simulate_hpa --peak 20000 --csv /tmp/day.csv
+
+One-second steps. Load: a daily curve (10 % of ``--peak`` at 04:00, the peak at 16:00) times
+``--spike-x`` for ``--spike-min`` minutes from ``--spike-at`` (reached in 10 s). Replicas: the
+fluid model of ``replica_model.py`` calibrated from deploy/replica_profile.json; the load is spread
+evenly over ready pods; a new pod serves ``--schedule-s`` + the measured start-up + half a
+readiness period after the HPA asks for it. Metrics as the cluster sees them: Prometheus scrapes
+every 15 s and prometheus-adapter averages the queue over 1 m; metrics-server reports CPU averaged
+over the last 15 s. The HPA (``hpa.py``, the manifest's own spec) syncs every 15 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from deploy.hpa import Hpa
+from deploy.replica_model import PROFILE, ReplicaModel
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = ROOT / "deploy" / "k8s" / "base"
+DAY = 86_400
+SYNC_S, SCRAPE_S, QUEUE_WINDOW_S = 15, 15, 60
+P99_BOUND_MS = 100.0
+
+
+def daily_load(t: float, peak: float, spike_at: float, spike_s: float, spike_x: float) -> float:
+    base = peak * (0.1 + 0.9 * (1 - math.cos(2 * math.pi * (t - 4 * 3600) / DAY)) / 2)
+    if spike_at <= t < spike_at + spike_s:
+        return base * (1 + (spike_x - 1) * min(1.0, (t - spike_at) / 10))
+    return base
+
+
+def manifest() -> tuple[dict[str, Any], float]:
+    """The base HPA spec and the pod's CPU request (cores)."""
+    hpa = yaml.safe_load((BASE / "hpa.yaml").read_text(encoding="utf-8"))
+    deploy = yaml.safe_load((BASE / "deployment.yaml").read_text(encoding="utf-8"))
+    cpu = str(deploy["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"])
+    cores = float(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu)
+    return hpa["spec"], cores
+
+
+@dataclass
+class Result:
+    name: str
+    requests: float = 0.0
+    rejected: float = 0.0
+    slow_s: int = 0  # seconds with p99 above the bound
+    replica_s: float = 0.0
+    max_replicas: int = 0
+    max_queue: float = 0.0
+    recovered_s: float | None = None  # spike start -> p99 within bound and no 503 for 60 s
+    rows: list[tuple[int, float, int, int, float, float, float]] = field(default_factory=list)
+
+
+def simulate(
+    name: str, hpa: Hpa, model: ReplicaModel, cpu_request: float, args: argparse.Namespace
+) -> Result:
+    res = Result(name)
+    start_s = args.schedule_s + model.ready_s + 2.5
+    ready = hpa.min_replicas
+    starting: list[float] = []  # times at which the pods asked for become ready
+    backlog = 0.0
+    queue_hist: list[float] = []  # per-pod queue metric, one per second
+    cpu_hist: list[float] = []
+    good_since: float | None = None
+    for t in range(args.start, args.start + args.seconds):
+        while starting and starting[0] <= t:
+            starting.pop(0)
+            ready += 1
+        load = daily_load(t, args.peak, args.spike_at, args.spike_min * 60, args.spike_x)
+        per_pod = load / ready
+        served, rejected, backlog, p99, queue = model.second(per_pod, backlog)
+        queue_hist.append(queue)
+        cpu_hist.append(model.cores_at(served))
+        res.requests += load
+        res.rejected += rejected * ready
+        res.slow_s += p99 > P99_BOUND_MS
+        res.replica_s += ready + len(starting)
+        res.max_replicas = max(res.max_replicas, ready + len(starting))
+        res.max_queue = max(res.max_queue, queue)
+        if t >= args.spike_at and res.recovered_s is None:
+            good = p99 <= P99_BOUND_MS and rejected == 0
+            good_since = (good_since if good_since is not None else t) if good else None
+            if good_since is not None and t - good_since >= 60:
+                res.recovered_s = good_since - args.spike_at
+        if t % SYNC_S == 0:
+            last_scrape = (t // SCRAPE_S) * SCRAPE_S - args.start
+            window = queue_hist[max(0, last_scrape - QUEUE_WINDOW_S) : last_scrape + 1]
+            cpu_window = cpu_hist[max(0, last_scrape - SCRAPE_S) : last_scrape + 1]
+            metrics = {
+                m.name: (
+                    [sum(cpu_window) / len(cpu_window) / cpu_request * 100]
+                    if m.name == "cpu"
+                    else [sum(window) / len(window)]
+                )
+                for m in hpa.metrics
+            }
+            # Every ready pod reports the same (the load is even); starting pods report nothing.
+            per_metric = {k: (v * ready, len(starting)) for k, v in metrics.items()}
+            current = ready + len(starting)
+            desired = hpa.step(t, current, per_metric)
+            if desired > current:
+                starting += [t + start_s] * (desired - current)
+            elif desired < current:
+                drop = current - desired
+                cancel = min(drop, len(starting))
+                starting = starting[: len(starting) - cancel]
+                ready -= drop - cancel
+                backlog *= ready / (ready + drop - cancel)
+            res.rows.append((t, load, ready, len(starting), queue, rejected * ready, p99))
+    return res
+
+
+def fmt_time(t: float) -> str:
+    return f"{int(t // 3600) % 24:02d}:{int(t % 3600 // 60):02d}:{int(t % 60):02d}"
+
+
+def report(results: list[Result], args: argparse.Namespace, model: ReplicaModel) -> None:
+    print(
+        f"replica: capacity {model.capacity:.0f} req/s, p99<=100ms up to "
+        f"{model.rate_at_p99(P99_BOUND_MS):.0f} req/s, ready {model.ready_s:.1f} s "
+        f"(+{args.schedule_s:.0f} s scheduling); peak {args.peak:.0f} req/s, spike x{args.spike_x:g} "
+        f"at {fmt_time(args.spike_at)} for {args.spike_min:g} min"
+    )
+    print(
+        "| HPA | requests | 503 | 503 % | s with p99 > 100 ms | recovered after | max replicas | replica-hours |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        rec = f"{r.recovered_s:.0f} s" if r.recovered_s is not None else "never"
+        print(
+            f"| {r.name} | {r.requests:,.0f} | {r.rejected:,.0f} | {100 * r.rejected / r.requests:.3f} "
+            f"| {r.slow_s} | {rec} | {r.max_replicas} | {r.replica_s / 3600:.1f} |"
+        )
+    print(
+        f"\nAround the spike (every {SYNC_S} s): load req/s, ready+starting pods, queue per pod, 503/s, p99 ms"
+    )
+    print(
+        "| time | load | "
+        + " | ".join(f"{r.name}: pods, queue, 503/s, p99" for r in results)
+        + " |"
+    )
+    print("|---|---:|" + "---|" * len(results))
+    for i, row in enumerate(results[0].rows):
+        t = row[0]
+        if not args.spike_at - 30 <= t <= args.spike_at + args.detail_s:
+            continue
+        cells = []
+        for r in results:
+            _, _, ready, starting, queue, rej, p99 = r.rows[i]
+            cells.append(f"{ready}+{starting}, {queue:.0f}, {rej:.0f}, {p99:.0f}")
+        print(f"| {fmt_time(t)} | {row[1]:.0f} | " + " | ".join(cells) + " |")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--profile", type=Path, default=PROFILE)
+    ap.add_argument("--peak", type=float, default=10_000, help="daily peak, req/s")
+    ap.add_argument("--spike-x", type=float, default=10.0)
+    ap.add_argument("--spike-at", type=float, default=10 * 3600)
+    ap.add_argument("--spike-min", type=float, default=10.0)
+    ap.add_argument("--schedule-s", type=float, default=5.0, help="scheduling + image on node")
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply measured rates")
+    ap.add_argument("--start", type=int, default=0)
+    ap.add_argument("--seconds", type=int, default=DAY)
+    ap.add_argument("--detail-s", type=int, default=240)
+    ap.add_argument("--csv", type=Path)
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    spec, cpu_request = manifest()
+    model = ReplicaModel.from_profile(args.profile, scale=args.scale)
+    cpu_only = {**spec, "metrics": [m for m in spec["metrics"] if m["type"] == "Resource"]}
+    results = [
+        simulate("queue+CPU (manifest)", Hpa.from_spec(spec), model, cpu_request, args),
+        simulate("CPU only", Hpa.from_spec(cpu_only), model, cpu_request, args),
+    ]
+    report(results, args, model)
+    if args.csv:
+        with args.csv.open("w", encoding="utf-8") as fh:
+            fh.write("hpa,t,load,ready,starting,queue,rejected_per_s,p99_ms\n")
+            for r in results:
+                fh.writelines(f"{r.name},{','.join(f'{v:g}' for v in row)}\n" for row in r.rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
