@@ -2,7 +2,8 @@
 
 At an arrival rate ``a`` (req/s) a replica with no backlog answers with the measured open-loop p99,
 holds the measured time-averaged queue and burns the measured CPU -- interpolated between the
-measured rates, up to ``capacity`` (the most it served, closed-loop c=256). Beyond it the excess
+measured rates, up to ``capacity`` (the most it served open-loop, where the queue took over; the
+closed-loop maximum if open-loop never saturated it). Beyond it the excess
 piles up as backlog; a backlog beyond MAX_QUEUE_SIZE is answered 503 at once; queued texts add
 ``backlog / capacity`` to the latency.
 """
@@ -46,14 +47,20 @@ class ReplicaModel:
     ) -> ReplicaModel:
         """``scale`` multiplies every rate (and CPU) -- e.g. a faster or a slower node."""
         profile: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        points = []
-        for level in profile["open_loop"]:
-            ok = level["statuses"].get("200", 0) >= 0.99 * level["completed"]
-            if ok and level["latency_ms"]["p99"] <= 1000:
+        points: list[dict[str, Any]] = []
+        for level in profile["open_loop"]:  # rising offered rates, the last maybe overloaded
+            if not points or level["throughput_rps"] > points[-1]["throughput_rps"]:
                 points.append(level)
-        saturated = max(profile["closed_loop"].values(), key=lambda r: r["throughput_rps"])
-        capacity = float(saturated["throughput_rps"])
-        points = [p for p in points if p["throughput_rps"] < capacity] + [saturated]
+        last = points[-1]
+        overloaded = (
+            last["latency_ms"]["p99"] > 1000
+            or last["statuses"].get("200", 0) < 0.99 * last["completed"]
+        )
+        if not overloaded:  # never saturated open-loop: the closed-loop maximum is the ceiling
+            saturated = max(profile["closed_loop"].values(), key=lambda r: r["throughput_rps"])
+            if saturated["throughput_rps"] > last["throughput_rps"]:
+                points.append(saturated)
+        capacity = float(points[-1]["throughput_rps"])
         ready = sorted(profile["ready_s"])
         return cls(
             rates=[0.0, *(p["throughput_rps"] * scale for p in points)],

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import yaml
 
 from deploy.hpa import Hpa
 from deploy.replica_model import PROFILE, ReplicaModel
+from deploy.sim_report import report
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ROOT / "deploy" / "k8s" / "base"
@@ -66,21 +68,27 @@ def simulate(
 ) -> Result:
     res = Result(name)
     start_s = args.schedule_s + model.ready_s + 2.5
-    ready = hpa.min_replicas
-    starting: list[float] = []  # times at which the pods asked for become ready
-    backlog = 0.0
-    queue_hist: list[float] = []  # per-pod queue metric, one per second
-    cpu_hist: list[float] = []
+    ready_at = [0] * hpa.min_replicas  # per ready pod: the step it became ready (newest last)
+    starting: list[float] = []  # per starting pod: the time it will be ready
+    backlog = 0.0  # per ready pod
+    # Prefix sums of the per-pod queue metric and CPU cores, one entry per simulated second: a
+    # pod's metric is the mean over its own lifetime inside the window, as scraped.
+    queue_sum, cpu_sum = [0.0], [0.0]
     good_since: float | None = None
-    for t in range(args.start, args.start + args.seconds):
+    for i, t in enumerate(range(args.start, args.start + args.seconds)):
         while starting and starting[0] <= t:
             starting.pop(0)
-            ready += 1
-        load = daily_load(t, args.peak, args.spike_at, args.spike_min * 60, args.spike_x)
-        per_pod = load / ready
-        served, rejected, backlog, p99, queue = model.second(per_pod, backlog)
-        queue_hist.append(queue)
-        cpu_hist.append(model.cores_at(served))
+            backlog *= len(ready_at) / (len(ready_at) + 1)  # new arrivals spread over one more
+            ready_at.append(i)
+        ready = len(ready_at)
+        load = (
+            args.peak
+            if args.flat
+            else daily_load(t, args.peak, args.spike_at, args.spike_min * 60, args.spike_x)
+        )
+        served, rejected, backlog, p99, queue = model.second(load / ready, backlog)
+        queue_sum.append(queue_sum[-1] + queue)
+        cpu_sum.append(cpu_sum[-1] + model.cores_at(served))
         res.requests += load
         res.rejected += rejected * ready
         res.slow_s += p99 > P99_BOUND_MS
@@ -93,72 +101,30 @@ def simulate(
             if good_since is not None and t - good_since >= 60:
                 res.recovered_s = good_since - args.spike_at
         if t % SYNC_S == 0:
-            last_scrape = (t // SCRAPE_S) * SCRAPE_S - args.start
-            window = queue_hist[max(0, last_scrape - QUEUE_WINDOW_S) : last_scrape + 1]
-            cpu_window = cpu_hist[max(0, last_scrape - SCRAPE_S) : last_scrape + 1]
-            metrics = {
-                m.name: (
-                    [sum(cpu_window) / len(cpu_window) / cpu_request * 100]
-                    if m.name == "cpu"
-                    else [sum(window) / len(window)]
+            last = i - (t % SCRAPE_S)  # the step of the last scrape
+            per_metric = {}
+            for m in hpa.metrics:
+                sums, window = (
+                    (cpu_sum, SCRAPE_S) if m.name == "cpu" else (queue_sum, QUEUE_WINDOW_S)
                 )
-                for m in hpa.metrics
-            }
-            # Every ready pod reports the same (the load is even); starting pods report nothing.
-            per_metric = {k: (v * ready, len(starting)) for k, v in metrics.items()}
+                unit = 100 / cpu_request if m.name == "cpu" else 1.0
+                values = []
+                for since, count in Counter(ready_at).items():
+                    lo = max(since, last - window + 1)
+                    if lo <= last:
+                        values += [(sums[last + 1] - sums[lo]) / (last + 1 - lo) * unit] * count
+                per_metric[m.name] = (values, ready + len(starting) - len(values))
             current = ready + len(starting)
             desired = hpa.step(t, current, per_metric)
             if desired > current:
                 starting += [t + start_s] * (desired - current)
-            elif desired < current:
+            elif desired < current:  # the ReplicaSet deletes starting pods first, then the newest
                 drop = current - desired
                 cancel = min(drop, len(starting))
                 starting = starting[: len(starting) - cancel]
-                ready -= drop - cancel
-                backlog *= ready / (ready + drop - cancel)
-            res.rows.append((t, load, ready, len(starting), queue, rejected * ready, p99))
+                del ready_at[len(ready_at) - (drop - cancel) :]
+            res.rows.append((t, load, len(ready_at), len(starting), queue, rejected * ready, p99))
     return res
-
-
-def fmt_time(t: float) -> str:
-    return f"{int(t // 3600) % 24:02d}:{int(t % 3600 // 60):02d}:{int(t % 60):02d}"
-
-
-def report(results: list[Result], args: argparse.Namespace, model: ReplicaModel) -> None:
-    print(
-        f"replica: capacity {model.capacity:.0f} req/s, p99<=100ms up to "
-        f"{model.rate_at_p99(P99_BOUND_MS):.0f} req/s, ready {model.ready_s:.1f} s "
-        f"(+{args.schedule_s:.0f} s scheduling); peak {args.peak:.0f} req/s, spike x{args.spike_x:g} "
-        f"at {fmt_time(args.spike_at)} for {args.spike_min:g} min"
-    )
-    print(
-        "| HPA | requests | 503 | 503 % | s with p99 > 100 ms | recovered after | max replicas | replica-hours |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for r in results:
-        rec = f"{r.recovered_s:.0f} s" if r.recovered_s is not None else "never"
-        print(
-            f"| {r.name} | {r.requests:,.0f} | {r.rejected:,.0f} | {100 * r.rejected / r.requests:.3f} "
-            f"| {r.slow_s} | {rec} | {r.max_replicas} | {r.replica_s / 3600:.1f} |"
-        )
-    print(
-        f"\nAround the spike (every {SYNC_S} s): load req/s, ready+starting pods, queue per pod, 503/s, p99 ms"
-    )
-    print(
-        "| time | load | "
-        + " | ".join(f"{r.name}: pods, queue, 503/s, p99" for r in results)
-        + " |"
-    )
-    print("|---|---:|" + "---|" * len(results))
-    for i, row in enumerate(results[0].rows):
-        t = row[0]
-        if not args.spike_at - 30 <= t <= args.spike_at + args.detail_s:
-            continue
-        cells = []
-        for r in results:
-            _, _, ready, starting, queue, rej, p99 = r.rows[i]
-            cells.append(f"{ready}+{starting}, {queue:.0f}, {rej:.0f}, {p99:.0f}")
-        print(f"| {fmt_time(t)} | {row[1]:.0f} | " + " | ".join(cells) + " |")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -174,16 +140,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seconds", type=int, default=DAY)
     ap.add_argument("--detail-s", type=int, default=240)
     ap.add_argument("--csv", type=Path)
+    ap.add_argument("--flat", action="store_true", help="constant load at --peak (no curve/spike)")
+    ap.add_argument(
+        "--up-percent", type=int, help="replace the scale-up Percent policy's value (what-if)"
+    )
     return ap.parse_args(argv)
+
+
+def with_up_percent(spec: dict[str, Any], percent: int | None) -> dict[str, Any]:
+    if percent is None:
+        return spec
+    up = spec["behavior"]["scaleUp"]
+    policies = [{**p, "value": percent} if p["type"] == "Percent" else p for p in up["policies"]]
+    return {**spec, "behavior": {**spec["behavior"], "scaleUp": {**up, "policies": policies}}}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     spec, cpu_request = manifest()
+    spec = with_up_percent(spec, args.up_percent)
     model = ReplicaModel.from_profile(args.profile, scale=args.scale)
     cpu_only = {**spec, "metrics": [m for m in spec["metrics"] if m["type"] == "Resource"]}
     results = [
-        simulate("queue+CPU (manifest)", Hpa.from_spec(spec), model, cpu_request, args),
+        simulate("queue+CPU", Hpa.from_spec(spec), model, cpu_request, args),
         simulate("CPU only", Hpa.from_spec(cpu_only), model, cpu_request, args),
     ]
     report(results, args, model)
