@@ -144,10 +144,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--up-percent", type=int, help="replace the scale-up Percent policy's value (what-if)"
     )
+    ap.add_argument("--cpu-target", type=int, help="replace the CPU utilisation target (what-if)")
     return ap.parse_args(argv)
 
 
-def with_up_percent(spec: dict[str, Any], percent: int | None) -> dict[str, Any]:
+def what_if(spec: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The manifest's HPA spec with the --up-percent / --cpu-target overrides applied."""
+    if args.cpu_target is not None:
+        metrics = [
+            {**m, "resource": {**m["resource"], "target": {**m["resource"]["target"],
+                                                         "averageUtilization": args.cpu_target}}}
+            if m["type"] == "Resource" else m
+            for m in spec["metrics"]
+        ]  # fmt: skip
+        spec = {**spec, "metrics": metrics}
+    percent = args.up_percent
     if percent is None:
         return spec
     up = spec["behavior"]["scaleUp"]
@@ -158,7 +169,7 @@ def with_up_percent(spec: dict[str, Any], percent: int | None) -> dict[str, Any]
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     spec, cpu_request = manifest()
-    spec = with_up_percent(spec, args.up_percent)
+    spec = what_if(spec, args)
     model = ReplicaModel.from_profile(args.profile, scale=args.scale)
     cpu_only = {**spec, "metrics": [m for m in spec["metrics"] if m["type"] == "Resource"]}
     results = [
