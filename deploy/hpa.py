@@ -94,28 +94,25 @@ class Hpa:
             ratio = new
         return math.ceil(ratio * (len(values) + missing))
 
-    def _changed_in(self, now: float, period: int, up: bool) -> int:
-        return sum(d for t, d in self._events if t > now - period and (d > 0) == up)
+    def _period_start(self, now: float, current: int, period: int) -> int:
+        """Replicas at the start of the policy period: current - added + deleted within it."""
+        return current - sum(d for t, d in self._events if t > now - period)
 
     def _bounded(self, now: float, current: int, desired: int) -> int:
         if desired > current and self.up.policies:
             limits = []
             for p in self.up.policies:
-                start = current - self._changed_in(now, p.period_s, True)
-                bound = (
-                    start + p.value if p.kind == "Pods" else math.ceil(start * (1 + p.value / 100))
-                )
-                limits.append(bound)
+                start = self._period_start(now, current, p.period_s)
+                grow = math.ceil(start * (1 + p.value / 100))
+                limits.append(start + p.value if p.kind == "Pods" else grow)
             limit = max(limits) if self.up.select == "Max" else min(limits)
             return min(desired, limit)
         if desired < current and self.down.policies:
             limits = []
             for p in self.down.policies:
-                start = current - self._changed_in(now, p.period_s, False)  # deletions are < 0
-                bound = (
-                    start - p.value if p.kind == "Pods" else math.ceil(start * (1 - p.value / 100))
-                )
-                limits.append(bound)
+                start = self._period_start(now, current, p.period_s)
+                shrink = int(start * (1 - p.value / 100))  # truncated, as the controller does
+                limits.append(start - p.value if p.kind == "Pods" else shrink)
             limit = min(limits) if self.down.select == "Max" else max(limits)
             return max(desired, limit)
         return desired
