@@ -2,6 +2,7 @@
 
     .venv/bin/python -m deploy.measure_replica            # ~2 min; writes deploy/replica_profile.json
     .venv/bin/python -m deploy.measure_replica --quick    # fewer levels, shorter runs
+    setsid .venv/bin/python -m deploy.measure_replica --nice -15   # on a busy shared box (root)
 
 The replica is a real ``uvicorn app.main:app --workers 1`` subprocess with the Dockerfile's serve
 flags (``bench/server.py``) and the ConfigMap's environment (``deploy/k8s/base``). Steps:
