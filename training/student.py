@@ -51,7 +51,9 @@ def training_rows(
     spans = (
         sentence_spans(tokenizer, texts, spans_per_review, seed)
         if spans_per_review > 0
-        else Rows(np.zeros((0, wins.x.shape[1]), np.int32), np.zeros(0, np.int64), np.zeros(0, np.int8))
+        else Rows(
+            np.zeros((0, wins.x.shape[1]), np.int32), np.zeros(0, np.int64), np.zeros(0, np.int8)
+        )
     )
     if teacher is None:
         y_win, y_span = y_review[wins.review], y_review[spans.review]
@@ -85,7 +87,7 @@ def score_reviews(
     return Scores(whole, last, len(rows.x) / max(len(texts), 1))
 
 
-def fit_policy(val: Scores, y_val: Sequence[int], stride: int, max_windows: int) -> ScoringPolicy:
+def fit_policy(val: Scores, y_val: npt.ArrayLike, stride: int, max_windows: int) -> ScoringPolicy:
     """Platt scaling per mode on validation; the default mode is the more accurate one there."""
     platt = {m: Platt(*fit_platt(getattr(val, m), y_val)) for m in ("whole", "last")}
     y = np.asarray(y_val)
@@ -94,7 +96,7 @@ def fit_policy(val: Scores, y_val: Sequence[int], stride: int, max_windows: int)
     return ScoringPolicy(default_mode=default, stride=stride, max_windows=max_windows, platt=platt)
 
 
-def mode_metrics(scores: Scores, y: Sequence[int], policy: ScoringPolicy) -> dict[str, Any]:
+def mode_metrics(scores: Scores, y: npt.ArrayLike, policy: ScoringPolicy) -> dict[str, Any]:
     """Accuracy/loss/AUC and ECE before and after calibration, for both modes."""
     out: dict[str, Any] = {"windows_per_review": round(scores.windows_per_review, 3)}
     for mode in ("whole", "last"):

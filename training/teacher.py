@@ -97,7 +97,7 @@ class CrossFitTeacher:
         for f, teacher in enumerate(self.teachers):
             idx = np.flatnonzero(folds == f)
             if len(idx):
-                out[idx] = teacher.probabilities([rows[i] for i in idx])
+                out[idx] = teacher.probabilities([rows[int(i)] for i in idx])
         return out
 
 
@@ -112,5 +112,5 @@ def cross_fit_teacher(
     teachers = []
     for f, (train_idx, held_out) in enumerate(skf.split(np.zeros(len(y)), y)):
         fold_of[held_out] = f
-        teachers.append(fit_teacher([rows[i] for i in train_idx], y[train_idx]))
+        teachers.append(fit_teacher([rows[int(i)] for i in train_idx], y[train_idx]))
     return CrossFitTeacher(teachers, fold_of)
