@@ -16,12 +16,12 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from app.artifact import Artifact, load_artifact
 from app.batcher import Batcher, BatcherClosed, QueueFull
 from app.config import Settings
 from app.metrics import ServiceMetrics
 from app.schemas import Label
-from app.scoring import Mode
+from model_contract.artifact import Artifact, load_artifact
+from model_contract.scoring import Mode
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ RunnerFactory = Callable[[Path, int], Runner]
 
 def default_runner_factory(settings: Settings) -> RunnerFactory:
     def factory(path: Path, maxlen: int) -> Runner:
-        from app.inference import ModelRunner  # TF is imported only when a model is loaded
+        from model_contract.runner import ModelRunner  # TF is imported only when a model is loaded
 
         return ModelRunner(path, maxlen, xla=settings.xla, max_batch_size=settings.max_batch_size)
 

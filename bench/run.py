@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.artifact import resolve_version_dir
 from bench import measure, report
 from bench.reviews import load_reviews, write_bodies
 from bench.server import REPO, Server
 from bench.sweep import run_sweep
 from bench.targets import Target, run_targets
+from model_contract.artifact import resolve_version_dir
 
 LEVELS = [1, 16, 64, 256]
 STEPS = ["client", "model", "ceiling", "service", "last", "nobatch", "naive", "overload", "sweep"]

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 
-from app.scoring import logit
+from model_contract.scoring import logit
 
 ECE_BINS = 15
 

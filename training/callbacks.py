@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import numpy.typing as npt
 
-from app.tokenizer import Tokenizer
+from model_contract.tokenizer import Tokenizer
 from training.calibration import mean_logits
 from training.features import review_windows
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from app.tokenizer import Tokenizer, pad_sequence, window_starts
+from model_contract.tokenizer import Tokenizer, pad_sequence, window_starts
 
 # Sentence ends for cutting one-line spans out of reviews (the tokenizer drops punctuation, so
 # spans are cut from the raw text and tokenized on their own, exactly as a one-line request is).

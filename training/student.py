@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.scoring import Mode, Platt, ScoringPolicy, sigmoid
-from app.tokenizer import Tokenizer
+from model_contract.scoring import Mode, Platt, ScoringPolicy, sigmoid
+from model_contract.tokenizer import Tokenizer
 from training.calibration import expected_calibration_error, fit_platt, mean_logits
 from training.evaluation import classification_metrics
 from training.features import Rows, review_windows, sentence_spans

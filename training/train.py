@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from app.scoring import sigmoid
-from app.tokenizer import Tokenizer, TokenizerConfig, build_word_index
+from model_contract.scoring import sigmoid
+from model_contract.tokenizer import Tokenizer, TokenizerConfig
 from training import baselines
 from training.calibration import reliability_diagram
 from training.data import Dataset, DatasetError, Split, load_imdb
@@ -30,6 +30,7 @@ from training.features import last_window, windows
 from training.model_card import RELIABILITY_FILE
 from training.student import TrainingRows, fit_policy, mode_metrics, score_reviews, training_rows
 from training.teacher import cross_fit_teacher, fit_teacher
+from training.vocabulary import build_word_index
 
 SEED = 1234
 NUM_WORDS = 20_000
@@ -41,7 +42,7 @@ EARLY_STOPPING_PATIENCE = 2
 LEARNING_RATE = 1e-3  # Adam's default, as in the seed
 COSINE_EPOCHS = 3  # with hard labels the LSTM overfits after 1-2 epochs at a constant 1e-3
 DEFAULT_WINDOWS = 3  # label-only recipe (--teacher none): windows per review
-DEFAULT_STRIDE = 80  # training windows = serving windows (app.tokenizer.window_starts)
+DEFAULT_STRIDE = 80  # training windows = serving windows (model_contract.tokenizer.window_starts)
 MAX_WINDOWS = 32  # per review, in training and serving
 DEFAULT_SPANS = 2  # one-line spans cut from each training review
 DEFAULT_LABEL_WEIGHT = 0.3  # target = w * review label + (1 - w) * teacher, for review windows

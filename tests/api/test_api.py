@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.artifact import Artifact
+from model_contract.artifact import Artifact
 
 POSITIVE = "A wonderful, moving film with brilliant performances. I loved every minute of it."
 NEGATIVE = "A dull, boring mess. Terrible acting, awful script, a complete waste of time."
