@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
 # The repository root: app/ lives directly below it.
 _REPO_ROOT = Path(__file__).resolve().parent.parent
+# Hard ceiling on MAX_TEXTS_PER_REQUEST, also the request schema's static maxItems: it bounds how
+# many per-item errors one body can produce, whatever the deployment configures.
+MAX_TEXTS_CAP = 1024
 
 
 DEFAULT_ROWS_PER_REQUEST = 512
@@ -56,7 +59,7 @@ class Settings(BaseSettings):
         ),
     )
     max_texts_per_request: int = Field(
-        default=64, ge=1, description="Texts in one request, at most."
+        default=64, ge=1, le=MAX_TEXTS_CAP, description="Texts in one request, at most."
     )
     max_text_chars: int = Field(
         default=20_000, ge=1, description="Characters in one text, at most."

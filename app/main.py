@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from app.artifact import ArtifactError
 from app.config import Settings
-from app.errors import install_error_handlers
+from app.errors import install_error_handlers, prescreen_response
 from app.middleware import RequestMiddleware
 from app.routes import AUTH_DEPENDENCIES, ops_router, predict_router
 from app.service import RunnerFactory, Runtime
@@ -122,6 +122,8 @@ def create_app(
         metrics=runtime.metrics,
         known_routes=lambda: route_paths,
         max_body_bytes=settings.max_body_bytes,
+        prescreen=lambda body: prescreen_response(runtime.metrics, body),
+        prescreen_paths=frozenset(getattr(r, "path", "") for r in predict_router.routes),
     )
     return app
 

@@ -1,0 +1,87 @@
+"""Hostile bodies (issue 9): every one gets a small, clear 4xx quickly, and nothing sent is echoed.
+
+Against the real committed model through the session ``client``. Time bounds here are loose
+(a loaded CI box); the tight figures are measured against uvicorn by ``scripts/amplification.py``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+
+MAX_BODY = Settings().max_body_bytes
+MAX_RESPONSE_BYTES = 16 * 1024
+JSON = {"content-type": "application/json"}
+
+
+def _fill(prefix: str, item: str, suffix: str = "]}") -> bytes:
+    """``prefix item,item,...suffix`` as large as fits in MAX_BODY_BYTES."""
+    n = (MAX_BODY - len(prefix) - len(suffix)) // (len(item) + 1)
+    return (prefix + ",".join([item] * n) + suffix).encode()
+
+
+AMPLIFIERS = {
+    "list of zeros": _fill('{"texts":[', "0"),
+    "list of empty strings": _fill('{"texts":[', '""'),
+    "list of objects": _fill('{"texts":[', "{}"),
+    "list of nulls": _fill('{"texts":[', "null"),
+    "many unknown keys": (
+        '{"text":"a",' + ",".join(f'"k{i}":0' for i in range(80_000)) + "}"
+    ).encode(),
+    "one huge unknown key": ('{"text":"a","' + "k" * 500_000 + '":0}').encode(),
+    "text is a huge list": _fill('{"text":[', "0"),
+}
+
+
+@pytest.mark.parametrize("body", AMPLIFIERS.values(), ids=AMPLIFIERS.keys())
+def test_body_under_size_limit_gets_a_small_quick_4xx(client: TestClient, body: bytes) -> None:
+    assert len(body) <= MAX_BODY
+    started = time.perf_counter()
+    response = client.post("/predict", content=body, headers=JSON)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 422, response.text[:300]
+    assert len(response.content) <= MAX_RESPONSE_BYTES, len(response.content)
+    assert response.json()["code"] == "validation_error"
+    assert len(response.json()["errors"]) <= 10
+    assert elapsed < 1.0, elapsed  # was 3-7 s and a 50-73 MB answer
+
+
+@pytest.mark.parametrize("n_bad", [20, 64, 1024])
+def test_many_bad_items_are_summarised_not_listed(client: TestClient, n_bad: int) -> None:
+    response = client.post("/predict", json={"texts": [0] * n_bad})
+    assert response.status_code == 422
+    body = response.json()
+    assert len(body["errors"]) == 10
+    assert f"and {n_bad - 10} more" in body["detail"]
+    assert len(response.content) <= MAX_RESPONSE_BYTES
+
+
+def test_unknown_field_is_never_echoed_and_errors_name_the_expected_fields(
+    client: TestClient,
+) -> None:
+    private = "my private review text sent as a key " + "x" * 5000
+    for body in ({"text": "fine", private: 1}, {private: "fine"}, {"text": "ok", "lang": "en"}):
+        response = client.post("/predict", json=body)
+        assert response.status_code == 422
+        payload = response.json()
+        assert "private review" not in response.text and "lang" not in response.text
+        assert payload["errors"] == [
+            {
+                "loc": ["body"],
+                "msg": "unknown field: the body may contain only 'text', 'texts'",
+                "type": "extra_forbidden",
+            }
+        ]
+        assert len(response.content) < 1024
+
+
+def test_error_locations_never_carry_client_keys(client: TestClient) -> None:
+    # Nested junk inside a known field: locations name our fields and indices only.
+    response = client.post("/predict", json={"texts": ["ok", {"secret key": "v"}]})
+    assert response.status_code == 422
+    assert "secret key" not in response.text
+    assert response.json()["errors"][0]["loc"] == ["body", "texts", "1"]
