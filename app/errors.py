@@ -15,8 +15,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from app.metrics import ServiceMetrics
+from app.middleware import CLIENT_CLOSED
 from app.schemas import ErrorBody, PredictRequest
 from app.service import InferenceFailed, RequestTimedOut, Runtime, ServiceUnavailable
 
@@ -127,8 +129,30 @@ def prescreen_response(metrics: ServiceMetrics, body: bytes) -> JSONResponse | N
     return None
 
 
+# Why the stdlib parser refused a body FastAPI then turns into a bare 400 (checked in order:
+# UnicodeDecodeError is a ValueError too).
+_PARSE_FAILURES: tuple[tuple[type[BaseException], str], ...] = (
+    (UnicodeDecodeError, "body is not valid UTF-8"),
+    (RecursionError, "JSON nested too deeply"),
+    (ValueError, "a value cannot be decoded (e.g. an integer with over 4300 digits)"),
+)
+
+
+def _body_unreadable(metrics: ServiceMetrics, cause: BaseException) -> JSONResponse:
+    if isinstance(cause, ClientDisconnect):
+        # The client left mid-upload: nobody will read this. The middleware counts every 499.
+        return error_response(CLIENT_CLOSED, "client closed the request", code="client_closed")
+    reason = next((msg for kind, msg in _PARSE_FAILURES if isinstance(cause, kind)), "unreadable")
+    metrics.rejected.labels(reason="invalid_json").inc()
+    errors: list[dict[str, Any]] = [{"loc": ["body"], "msg": reason, "type": "json_invalid"}]
+    return error_response(400, "request body is not valid JSON", errors=errors)
+
+
 async def http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        # FastAPI's "There was an error parsing the body": same shape and metric as bad JSON.
+        return _body_unreadable(_runtime(request).metrics, exc.__cause__)
     if exc.status_code == 401:
         _runtime(request).metrics.rejected.labels(reason="unauthorized").inc()
     headers = dict(exc.headers) if exc.headers else None

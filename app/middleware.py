@@ -22,6 +22,8 @@ from app.metrics import ServiceMetrics
 logger = logging.getLogger("app.access")
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+# nginx's code for "client closed the request before a response": never counted as a 5xx.
+CLIENT_CLOSED = 499
 # Bodies above this size are validated by the fast pre-screen before FastAPI parses them; below
 # it, the stdlib parse costs < 2 ms, so the hot path (small requests) is left untouched.
 PRESCREEN_MIN_BYTES = 64 * 1024
@@ -79,7 +81,9 @@ class RequestMiddleware:
         request_id = _header(scope, b"x-request-id")
         if request_id is None or not _SAFE_ID.fullmatch(request_id):  # no arbitrary log text
             request_id = f"{self._id_prefix}-{next(self._ids)}"
-        status = 500
+        # Stays CLIENT_CLOSED only if no response was sent and nothing raised: the client hung up
+        # (an aborted or malformed upload, answered by the server itself if at all), not a 500.
+        status = CLIENT_CLOSED
         started = time.perf_counter()
         logger.debug(
             "request received id=%s method=%s route=%s", request_id, scope["method"], route
@@ -99,9 +103,15 @@ class RequestMiddleware:
                 await self._with_body_limit(scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive, send_wrapper)
+        except Exception:
+            if status == CLIENT_CLOSED:  # a genuine fault before any response
+                status = 500
+            raise
         finally:
             elapsed = time.perf_counter() - started
             self.metrics.observe_request(route, status, elapsed)
+            if status == CLIENT_CLOSED:
+                self.metrics.rejected.labels(reason="client_closed").inc()
             level = logging.WARNING if status >= 500 else logging.DEBUG
             logger.log(
                 level,
