@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from app.metrics import ServiceMetrics
-from app.middleware import CLIENT_CLOSED
+from app.middleware import CLIENT_CLOSED, is_json_media_type
 from app.schemas import ErrorBody, PredictRequest
 from app.service import InferenceFailed, RequestTimedOut, Runtime, ServiceUnavailable
 
@@ -91,7 +91,7 @@ def validation_response(
 ) -> JSONResponse:
     """The 415/400/422 answer for a body that failed parsing or validation (bounded size)."""
     errors, total = _clean_errors(raw_errors)
-    if "json" not in content_type.lower() and any(e["loc"] == ["body"] for e in errors):
+    if not is_json_media_type(content_type) and any(e["loc"] == ["body"] for e in errors):
         # FastAPI does not parse non-JSON bodies; say so instead of "should be a dictionary".
         metrics.rejected.labels(reason="unsupported_media_type").inc()
         return error_response(415, "send a JSON body with 'Content-Type: application/json'")

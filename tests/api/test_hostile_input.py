@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from tests.api.conftest import metric_samples, sample
 
 MAX_BODY = Settings().max_body_bytes
 MAX_RESPONSE_BYTES = 16 * 1024
@@ -85,3 +86,48 @@ def test_error_locations_never_carry_client_keys(client: TestClient) -> None:
     assert response.status_code == 422
     assert "secret key" not in response.text
     assert response.json()["errors"][0]["loc"] == ["body", "texts", "1"]
+
+
+UNPARSEABLE = {
+    "invalid UTF-8": b'{"text": "caf\xe9 \xff"}',
+    "5000-digit integer": b'{"text": ' + b"9" * 5000 + b"}",
+    "100k-deep nesting": b'{"texts": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "syntax error": b'{"text": "abc',
+}
+
+
+@pytest.mark.parametrize("body", UNPARSEABLE.values(), ids=UNPARSEABLE.keys())
+def test_every_unparseable_body_is_the_same_400(client: TestClient, body: bytes) -> None:
+    before = metric_samples(client)
+    response = client.post("/predict", content=body, headers=JSON)
+    after = metric_samples(client)
+    assert response.status_code == 400, response.text
+    payload = response.json()
+    assert payload["code"] == "invalid_json"
+    assert payload["detail"] == "request body is not valid JSON"
+    assert payload["errors"] and payload["errors"][0]["type"] == "json_invalid"
+    assert payload["errors"][0]["loc"][0] == "body"
+    counted = sample(after, "sentiment_rejected_total", reason="invalid_json")
+    assert counted - sample(before, "sentiment_rejected_total", reason="invalid_json") == 1
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/json", "application/jsonp", "text/plain; charset=json", "application/json-seq"],
+)
+def test_non_json_media_types_are_415(client: TestClient, content_type: str) -> None:
+    response = client.post(
+        "/predict", content=b'{"text": "great"}', headers={"content-type": content_type}
+    )
+    assert response.status_code == 415, response.text
+    assert response.json()["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "APPLICATION/JSON", "application/x+json"]
+)
+def test_json_media_types_are_served(client: TestClient, content_type: str) -> None:
+    response = client.post(
+        "/predict", content=b'{"text": "great"}', headers={"content-type": content_type}
+    )
+    assert response.status_code == 200, response.text
