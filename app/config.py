@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
@@ -89,6 +89,17 @@ class Settings(BaseSettings):
         default=2, ge=0, description="Warm-up calls per batch shape at start."
     )
 
+    @field_validator("api_key")
+    @classmethod
+    def _key_not_blank(cls, key: SecretStr | None) -> SecretStr | None:
+        # ``API_KEY=`` (e.g. compose passing an unset host variable through) used to mean "no
+        # auth" silently; an operator who wrote the variable meant to protect the service.
+        if key is not None and not key.get_secret_value().strip():
+            raise ValueError(
+                "API_KEY is empty or blank: unset it to run without auth, or set a key"
+            )
+        return key
+
     @model_validator(mode="after")
     def _check_limits(self) -> Self:
         if self.max_queue_size < self.max_texts_per_request:
@@ -119,3 +130,20 @@ class Settings(BaseSettings):
     @property
     def max_batch_delay_s(self) -> float:
         return self.max_batch_delay_ms / 1000.0
+
+
+class StartupError(Exception):
+    """A configuration or artifact problem: one ``refusing to start:`` line, never a traceback."""
+
+
+def load_settings() -> Settings:
+    """``Settings()`` from the environment, with every problem named by its variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # Names and rules only: values are not echoed (API_KEY is one of them).
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']).upper() or 'settings'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        raise StartupError(f"invalid environment: {problems} (see README Configuration)") from None

@@ -17,8 +17,9 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from app.httputil import is_json_media_type
 from app.metrics import ServiceMetrics
-from app.middleware import CLIENT_CLOSED, is_json_media_type
+from app.middleware import CLIENT_CLOSED
 from app.schemas import ErrorBody, PredictRequest
 from app.service import InferenceFailed, RequestTimedOut, Runtime, ServiceUnavailable
 
@@ -153,8 +154,6 @@ async def http_exception_handler(request: Request, exc: Exception) -> JSONRespon
     if exc.status_code == 400 and exc.__cause__ is not None:
         # FastAPI's "There was an error parsing the body": same shape and metric as bad JSON.
         return _body_unreadable(_runtime(request).metrics, exc.__cause__)
-    if exc.status_code == 401:
-        _runtime(request).metrics.rejected.labels(reason="unauthorized").inc()
     headers = dict(exc.headers) if exc.headers else None
     return error_response(exc.status_code, str(exc.detail), headers=headers)
 

@@ -20,10 +20,11 @@ from typing import Any
 from fastapi import FastAPI
 
 from app.artifact import ArtifactError
-from app.config import Settings
+from app.config import Settings, StartupError, load_settings
 from app.errors import install_error_handlers, prescreen_response
 from app.middleware import RequestMiddleware
-from app.routes import AUTH_DEPENDENCIES, ops_router, predict_router
+from app.openapi import install_openapi
+from app.routes import ops_router, predict_router
 from app.service import RunnerFactory, Runtime
 
 logger = logging.getLogger("app")
@@ -82,7 +83,7 @@ def install_drain_handlers(runtime: Runtime) -> Callable[[], None]:
 def create_app(
     settings: Settings | None = None, runner_factory: RunnerFactory | None = None
 ) -> FastAPI:
-    settings = settings or Settings()
+    settings = settings or load_settings()
     configure_logging(settings.log_level)
     runtime = Runtime(settings, runner_factory)
 
@@ -93,6 +94,11 @@ def create_app(
         except ArtifactError as exc:
             logger.critical("refusing to start: %s", exc)
             raise
+        # Whether auth is on, never the key; the open routes are listed in README "API".
+        if settings.api_key is None:
+            logger.info("auth off: API_KEY unset, the predict routes are open to anyone")
+        else:
+            logger.info("auth on: the predict routes need 'Authorization: Bearer <API_KEY>'")
         restore = install_drain_handlers(runtime)
         try:
             yield
@@ -110,20 +116,24 @@ def create_app(
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.include_router(predict_router, dependencies=AUTH_DEPENDENCIES if settings.api_key else None)
+    app.include_router(predict_router)
     app.include_router(ops_router)
     # Label values for request metrics: every route path (routers are included, not copied).
     route_paths = {getattr(r, "path", "") for r in app.routes}
     route_paths |= {
         getattr(r, "path", "") for rt in (predict_router, ops_router) for r in rt.routes
     }
+    predict_paths = frozenset(getattr(r, "path", "") for r in predict_router.routes)
+    install_openapi(app, settings, protected=predict_paths)
     app.add_middleware(
         RequestMiddleware,
         metrics=runtime.metrics,
         known_routes=lambda: route_paths,
         max_body_bytes=settings.max_body_bytes,
         prescreen=lambda body: prescreen_response(runtime.metrics, body),
-        prescreen_paths=frozenset(getattr(r, "path", "") for r in predict_router.routes),
+        prescreen_paths=predict_paths,
+        api_key=settings.api_key.get_secret_value().encode() if settings.api_key else None,
+        protected_paths=predict_paths,
     )
     return app
 
@@ -131,7 +141,12 @@ def create_app(
 def __getattr__(name: str) -> FastAPI:
     """``app.main:app`` is built on first access, so importing this module has no side effects."""
     if name == "app":
-        app = create_app()
+        try:
+            app = create_app()
+        except StartupError as exc:
+            configure_logging("info")
+            logger.critical("refusing to start: %s", exc)
+            raise SystemExit(1) from None
         globals()["app"] = app
         return app
     raise AttributeError(name)

@@ -8,7 +8,6 @@ frame per request (the separate size-limit layer cost ~2 % of throughput under l
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import re
 import secrets
@@ -17,6 +16,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.httputil import bearer_matches, header, is_json_media_type, send_error
 from app.metrics import ServiceMetrics
 
 logger = logging.getLogger("app.access")
@@ -30,24 +30,9 @@ PRESCREEN_MIN_BYTES = 64 * 1024
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
-def is_json_media_type(content_type: str | None) -> bool:
-    """What FastAPI parses as JSON: ``application/json`` or ``application/*+json``."""
-    if not content_type:
-        return False
-    media = content_type.partition(";")[0].strip().lower()
-    maintype, _, subtype = media.partition("/")
-    return maintype == "application" and (subtype == "json" or subtype.endswith("+json"))
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 class RequestMiddleware:
-    """``sentiment_requests_total{route,status}``, duration, request id, and 413 over ``max_bytes``.
+    """``sentiment_requests_total{route,status}``, duration, request id, 401 without the API key
+    on ``protected_paths``, and 413 over ``max_bytes``.
 
     Outermost, so it counts every response, including its own 413s.
     """
@@ -60,8 +45,12 @@ class RequestMiddleware:
         max_body_bytes: int,
         prescreen: Callable[[bytes], ASGIApp | None] | None = None,
         prescreen_paths: frozenset[str] = frozenset(),
+        api_key: bytes | None = None,
+        protected_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
+        self.api_key = api_key
+        self.protected_paths = protected_paths
         self.prescreen = prescreen
         self.prescreen_paths = prescreen_paths
         self.metrics = metrics
@@ -78,7 +67,7 @@ class RequestMiddleware:
         path = scope.get("path", "")
         # Bounded label values: unknown paths share one label (no cardinality blow-up).
         route = path if path in self._known_routes() else "other"
-        request_id = _header(scope, b"x-request-id")
+        request_id = header(scope, b"x-request-id")
         if request_id is None or not _SAFE_ID.fullmatch(request_id):  # no arbitrary log text
             request_id = f"{self._id_prefix}-{next(self._ids)}"
         # Stays CLIENT_CLOSED only if no response was sent and nothing raised: the client hung up
@@ -99,7 +88,15 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            if scope["method"] in BODY_METHODS:
+            if (
+                self.api_key is not None
+                and path in self.protected_paths
+                and not bearer_matches(scope, self.api_key)
+            ):
+                # Here, not as a FastAPI dependency: FastAPI reads and parses the body before
+                # solving dependencies, so a stranger could make it parse 1 MB per request.
+                await self._unauthorized(send_wrapper)
+            elif scope["method"] in BODY_METHODS:
                 await self._with_body_limit(scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive, send_wrapper)
@@ -126,7 +123,7 @@ class RequestMiddleware:
         ``prescreen`` first (see ``app.errors.prescreen_response``); small ones, the hot path,
         go straight through.
         """
-        length = _header(scope, b"content-length")
+        length = header(scope, b"content-length")
         if length is not None:
             if length.isdigit() and int(length) > self.max_bytes:
                 await self._reject(send)
@@ -159,7 +156,7 @@ class RequestMiddleware:
     def _screened(self, scope: Scope) -> bool:
         if self.prescreen is None or scope.get("path") not in self.prescreen_paths:
             return False
-        return is_json_media_type(_header(scope, b"content-type"))
+        return is_json_media_type(header(scope, b"content-type"))
 
     async def _read_body(self, receive: Receive, send: Send) -> bytes | None:
         """The whole body (at most ``max_bytes``); None if answered 413 or the client left."""
@@ -180,18 +177,10 @@ class RequestMiddleware:
 
     async def _reject(self, send: Send) -> None:
         self.metrics.rejected.labels(reason="body_too_large").inc()
-        body = json.dumps(
-            {"detail": f"request body exceeds {self.max_bytes} bytes", "code": "body_too_large"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = f"request body exceeds {self.max_bytes} bytes"
+        await send_error(send, 413, detail, "body_too_large", ((b"connection", b"close"),))
+
+    async def _unauthorized(self, send: Send) -> None:
+        self.metrics.rejected.labels(reason="unauthorized").inc()
+        detail = "missing or invalid API key (Authorization: Bearer <key>)"
+        await send_error(send, 401, detail, "unauthorized", ((b"www-authenticate", b"Bearer"),))
