@@ -85,6 +85,15 @@ class Settings(BaseSettings):
             "(ignored on a GPU, which runs the fused cuDNN LSTM kernel)."
         ),
     )
+    shutdown_delay_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=300,
+        description=(
+            "After SIGTERM: readiness is 503 at once, but requests are still accepted and "
+            "answered for this long (so load balancers stop routing here) before the drain."
+        ),
+    )
     warmup_batches: int = Field(
         default=2, ge=0, description="Warm-up calls per batch shape at start."
     )

@@ -45,27 +45,48 @@ def configure_logging(level: str) -> None:
 def install_drain_handlers(runtime: Runtime) -> Callable[[], None]:
     """Chain a handler in front of the server's SIGTERM/SIGINT handler; returns an undo.
 
+    The first signal flips readiness to 503 at once; uvicorn is asked to stop only after
+    SHUTDOWN_DELAY_S (the in-process twin of a Kubernetes ``preStop`` sleep): until then it
+    keeps accepting and answering, so requests a load balancer sends before it notices are not
+    reset. A second signal stops at once, a third forces the exit.
     Only possible in the main thread (under uvicorn; not under TestClient's portal thread).
     """
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     previous: dict[int, Any] = {}
     loop = asyncio.get_running_loop()
+    delay = runtime.settings.shutdown_delay_s
+    signals_seen = 0
+
+    def stop_server(server: Any) -> None:
+        if server.should_exit:
+            server.force_exit = True
+        server.should_exit = True
+
+    def begin(server: Any) -> None:
+        runtime.begin_drain()
+        logger.info("still accepting for SHUTDOWN_DELAY_S=%gs, then draining", delay)
+        loop.call_later(delay, stop_server, server)
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
         # Readiness flips right here; the rest (logging, waking the batcher) runs on the loop,
         # since a signal handler may interrupt the loop in the middle of its own bookkeeping.
         runtime.draining = True
-        loop.call_soon_threadsafe(runtime.begin_drain)
         prev = previous.get(signum)
         server = getattr(prev, "__self__", None)
         if server is not None and hasattr(server, "should_exit"):
             # uvicorn: ask for a graceful stop directly. Its own handler would also re-raise
             # the signal after shutdown, making a clean, fully drained stop exit with 143.
-            if server.should_exit:
-                server.force_exit = True
-            server.should_exit = True
-        elif callable(prev):
+            if signals_seen == 1 and delay > 0:
+                loop.call_soon_threadsafe(begin, server)
+                return
+            loop.call_soon_threadsafe(runtime.begin_drain)
+            stop_server(server)
+            return
+        loop.call_soon_threadsafe(runtime.begin_drain)
+        if callable(prev):
             prev(signum, frame)
         elif prev == signal.SIG_DFL:
             raise SystemExit(0)
