@@ -26,7 +26,7 @@ def _scope(headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
 
 def _abort_upload(client: TestClient, headers: list[tuple[bytes, bytes]]) -> list[Any]:
     """Half a body, then the client is gone; returns what the app tried to send."""
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"type": "http.request", "body": b'{"text": "half a rev', "more_body": True},
         {"type": "http.disconnect"},
     ]
