@@ -39,7 +39,8 @@ venv: $(DEV_STAMP) ## create .venv with runtime + training + dev dependencies
 
 serve: $(RUNTIME_STAMP) ## serve the committed model on http://$(HOST):$(PORT)
 	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --workers 1 \
-		--timeout-graceful-shutdown 20 --no-server-header --no-access-log
+		--timeout-graceful-shutdown 20 --no-server-header --no-access-log \
+		--http app.protocol:BoundedHttpToolsProtocol --timeout-keep-alive 5 --limit-concurrency 512
 
 test: $(DEV_STAMP) ## run the test suite (IMDB_DATA=... enables the full-dataset tests)
 	$(BIN)/python -m pytest -m "not compose" $(PYTEST_ARGS)

@@ -94,6 +94,16 @@ class Settings(BaseSettings):
             "answered for this long (so load balancers stop routing here) before the drain."
         ),
     )
+    # Read deadlines and the head size cap, applied by ``app.protocol`` (uvicorn --http).
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="Request head must arrive within this."
+    )
+    body_timeout_s: float = Field(
+        default=15.0, gt=0, le=300, description="Request body must arrive within this."
+    )
+    max_header_bytes: int = Field(
+        default=65_536, ge=1024, le=1_048_576, description="Request line + headers, at most."
+    )
     warmup_batches: int = Field(
         default=2, ge=0, description="Warm-up calls per batch shape at start."
     )

@@ -24,6 +24,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 180.0
+# The flags the Dockerfile and `make serve` run with (read deadlines via app.protocol).
+DEPLOY_ARGS = ("--http", "app.protocol:BoundedHttpToolsProtocol", "--timeout-keep-alive", "5")
 STARTED_GROUPS: list[int] = []
 
 
@@ -74,7 +76,7 @@ def run_server(tmp_path: Path, *args: str, **env: str) -> Iterator[Server]:
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log", *args],
+             "--port", str(port), "--no-access-log", *DEPLOY_ARGS, *args],
             cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: workers included
         )  # fmt: skip

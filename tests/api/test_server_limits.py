@@ -89,3 +89,55 @@ def test_malformed_and_abandoned_uploads_are_never_counted_as_500(tmp_path: Path
         assert metric(text, "sentiment_rejected_total", reason="client_closed") == 3
         log = server.log()
     assert "WARNING app.access" not in log, log[-3000:]
+
+
+def _held_for(port: int, data: bytes, limit_s: float = 15.0) -> tuple[float, bytes]:
+    """Send ``data`` and stall: (seconds until the server closed the connection, its answer)."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=limit_s) as sock:
+        if data:
+            sock.sendall(data)
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except TimeoutError:
+            pass  # still open after limit_s: the returned time says so
+        except ConnectionResetError:
+            pass
+    return time.monotonic() - started, b"".join(chunks)
+
+
+def test_slow_clients_are_cut_off_and_connections_are_capped(tmp_path: Path) -> None:
+    env = {"HEADER_TIMEOUT_S": "1", "BODY_TIMEOUT_S": "1"}
+    with run_server(tmp_path, "--limit-concurrency", "6", **env) as server:
+        port = server.port
+        # Nothing sent at all, half a request head (slowloris), and half a body.
+        idle, answer = _held_for(port, b"")
+        assert idle < 5 and answer.startswith(b"HTTP/1.1 408"), (idle, answer[:80])
+        partial, answer = _held_for(port, b"POST /predict HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        assert partial < 5 and answer.startswith(b"HTTP/1.1 408"), (partial, answer[:80])
+        head = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        slow_body, _ = _held_for(port, head + b'Content-Length: 100\r\n\r\n{"text": "sl')
+        assert slow_body < 5, slow_body
+        # A request head over MAX_HEADER_BYTES (64 KiB by default).
+        _, answer = _held_for(port, head + b"X-Big: " + b"a" * 70_000 + b"\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 431"), answer[:80]
+        # A normal client on a kept-alive connection is unaffected by the deadlines.
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            for _ in range(3):
+                assert client.post("/predict", json={"text": "great"}).status_code == 200
+                time.sleep(0.5)
+        # Connections beyond --limit-concurrency get 503 instead of queueing without bound.
+        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(6)]
+        try:
+            assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 503
+        finally:
+            for sock in held:
+                sock.close()
+        time.sleep(0.5)
+        text = httpx.get(f"{server.url}/metrics", timeout=10).text
+        assert metric(text, "sentiment_requests_total", route="/predict", status="500") == 0
+        assert metric(text, "sentiment_requests_total", route="/predict", status="499") == 1
+        log = server.log()
+    assert "Traceback" not in log, log[-3000:]
