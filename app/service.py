@@ -20,8 +20,8 @@ from app.artifact import Artifact, load_artifact
 from app.batcher import Batcher, BatcherClosed, QueueFull
 from app.config import Settings
 from app.metrics import ServiceMetrics
-from app.scoring import Mode
 from app.schemas import Label
+from app.scoring import Mode
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,9 @@ class Runtime:
         probs: list[float] = self.runner.predict(np.stack(rows)).tolist()
         return probs
 
-    def _rows(self, artifact: Artifact, texts: Sequence[str], mode: Mode) -> tuple[list[Row], list[int]]:
+    def _rows(
+        self, artifact: Artifact, texts: Sequence[str], mode: Mode
+    ) -> tuple[list[Row], list[int]]:
         """Model rows for each text (its windows in whole-review mode) and how many per text."""
         tokenizer, observe_text = artifact.tokenizer, self.metrics.observe_text
         rows: list[Row] = []

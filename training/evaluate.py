@@ -43,7 +43,9 @@ def evaluate(model_dir: Path, version: int | None, data: str | None) -> dict[str
         out = [runner.predict(ids[i : i + SCORE_BATCH]) for i in range(0, len(ids), SCORE_BATCH)]
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
-    scores = score_reviews(predict, artifact.tokenizer, test.texts, policy.stride, policy.max_windows)
+    scores = score_reviews(
+        predict, artifact.tokenizer, test.texts, policy.stride, policy.max_windows
+    )
     modes = mode_metrics(scores, test.labels, policy)
     return {
         "version": artifact.version,

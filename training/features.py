@@ -59,9 +59,7 @@ def windows(
     return np.stack(rows), np.asarray(ys, dtype=np.int32)
 
 
-def sentence_spans(
-    tokenizer: Tokenizer, texts: Sequence[str], per_review: int, seed: int
-) -> Rows:
+def sentence_spans(tokenizer: Tokenizer, texts: Sequence[str], per_review: int, seed: int) -> Rows:
     """Up to ``per_review`` random sentences (or runs of sentences) of each review, as one-liners.
 
     Each span is tokenized on its own - start token, pre-padding - so it is exactly the row a

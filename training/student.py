@@ -50,7 +50,9 @@ def training_rows(
     spans = (
         sentence_spans(tokenizer, texts, spans_per_review, seed)
         if spans_per_review > 0
-        else Rows(np.zeros((0, wins.x.shape[1]), np.int32), np.zeros(0, np.int64), np.zeros(0, np.int8))
+        else Rows(
+            np.zeros((0, wins.x.shape[1]), np.int32), np.zeros(0, np.int64), np.zeros(0, np.int8)
+        )
     )
     if teacher is None:
         y_win, y_span = y_review[wins.review], y_review[spans.review]

@@ -22,10 +22,10 @@ from sklearn.model_selection import train_test_split
 from app.scoring import sigmoid
 from app.tokenizer import Tokenizer, TokenizerConfig, build_word_index
 from training import baselines
+from training.calibration import reliability_diagram
 from training.data import Dataset, DatasetError, Split, load_imdb
 from training.evaluation import classification_metrics, format_table, library_versions
 from training.export import check_equivalence, next_version, write_artifact
-from training.calibration import reliability_diagram
 from training.features import last_window, windows
 from training.model_card import RELIABILITY_FILE
 from training.student import TrainingRows, fit_policy, mode_metrics, score_reviews, training_rows
@@ -187,7 +187,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         fit_ids = [tokenizer.to_ids(t)[0] for t in fit_texts]
         teacher = fit_teacher(fit_ids, fit_y)
         val_teacher = teacher.probabilities([tokenizer.to_ids(t)[0] for t in val_texts])
-        log(f"teacher (NB-LR bigrams) validation accuracy {((val_teacher >= 0.5) == val_y).mean():.4f}")
+        log(
+            f"teacher (NB-LR bigrams) validation accuracy {((val_teacher >= 0.5) == val_y).mean():.4f}"
+        )
     if teacher is None and args.spans == 0:
         x_fit, y_fit_arr = windows(tokenizer, fit_texts, fit_y, args.windows)
         rows = TrainingRows(x_fit, y_fit_arr.astype(np.float32), len(x_fit), 0)
