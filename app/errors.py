@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from pydantic_core import from_json
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -116,15 +117,18 @@ def prescreen_response(metrics: ServiceMetrics, body: bytes) -> JSONResponse | N
     """The 422 for a large JSON body that cannot be a valid request, else None (serve it).
 
     The stdlib parse FastAPI does costs ~25 ms per MB of small values before validation even
-    starts; pydantic's Rust parser validates the same body in ~5 ms. Syntax errors are left to
-    FastAPI so there is one JSON dialect (the stdlib's) for what counts as well-formed.
+    starts; pydantic's Rust parser builds the same objects in ~9 ms, and validation then fails
+    in O(1) (list length and unknown keys are checked before any item). Bodies it cannot parse
+    are left to FastAPI, so there is one JSON dialect (the stdlib's) for what is well-formed.
     """
     try:
-        PredictRequest.model_validate_json(body)
+        data = from_json(body)
+    except ValueError:
+        return None
+    try:
+        PredictRequest.model_validate(data)
     except ValidationError as exc:
         raw = exc.errors(include_url=False, include_input=False, include_context=False)
-        if any(e["type"] == "json_invalid" for e in raw):
-            return None
         located = [{**e, "loc": ("body", *e["loc"])} for e in raw]
         return validation_response(metrics, "application/json", located)
     return None

@@ -29,6 +29,10 @@ def _settings() -> Settings:
     return Settings()
 
 
+class HeadTooLarge(Exception):
+    """The request head passed MAX_HEADER_BYTES (answered 431)."""
+
+
 def _close_with(transport: asyncio.Transport, status: bytes) -> None:
     if not transport.is_closing():
         transport.write(
@@ -46,7 +50,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._max_header_bytes = s.max_header_bytes
         self._deadline: asyncio.TimerHandle | None = None
         self._in_head = True  # reading a request head (or waiting for the first one)
-        self._head_bytes = 0
+        self._head_bytes = 0  # parsed head bytes (URL + headers) of the current request
+        self._read_bytes = 0  # bytes read while its head is incomplete (a trickled head)
+        self._head_too_large = False
 
     def _arm(self, seconds: float, status: bytes | None) -> None:
         self._disarm()
@@ -69,17 +75,40 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._arm(self._header_timeout_s, b"408 Request Timeout")
 
     def data_received(self, data: bytes) -> None:
-        if self._in_head:
-            self._head_bytes += len(data)
-            if self._head_bytes > self._max_header_bytes:
-                _close_with(self.transport, b"431 Request Header Fields Too Large")
-                return
         super().data_received(data)
+        # Counted after parsing: a read that completes the head also carries body bytes, which
+        # must not count against the head (a 1 MB upload got 431 when counted before).
+        if self._in_head and not self.transport.is_closing():
+            self._read_bytes += len(data)
+            if self._read_bytes > self._max_header_bytes:
+                _close_with(self.transport, b"431 Request Header Fields Too Large")
+
+    def _count_head(self, n: int) -> None:
+        self._head_bytes += n
+        if self._head_bytes > self._max_header_bytes:
+            # Raising from a parser callback makes uvicorn answer via send_400_response (below).
+            self._head_too_large = True
+            raise HeadTooLarge
+
+    def on_url(self, url: bytes) -> None:
+        self._count_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # Per header as well as per read: a whole oversized head can arrive in one read.
+        self._count_head(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def send_400_response(self, msg: str) -> None:
+        if self._head_too_large:
+            _close_with(self.transport, b"431 Request Header Fields Too Large")
+        else:
+            super().send_400_response(msg)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         if not self._in_head or self._deadline is None:
-            self._in_head, self._head_bytes = True, 0
+            self._in_head, self._head_bytes, self._read_bytes = True, 0, 0
             self._arm(self._header_timeout_s, b"408 Request Timeout")
 
     def on_headers_complete(self) -> None:
