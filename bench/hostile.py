@@ -135,9 +135,12 @@ async def _drain_once(url: str, proc_signal: object, concurrency: int) -> tuple[
     return ok, bad, errors
 
 
-def drain(runs: int, concurrency: int) -> None:
+def drain(runs: int, concurrency: int, delay: str) -> None:
     for run in range(1, runs + 1):
-        with tempfile.TemporaryDirectory() as tmp, run_server(Path(tmp), SHUTDOWN_DELAY_S="2") as s:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            run_server(Path(tmp), SHUTDOWN_DELAY_S=delay) as s,
+        ):
             ok, bad, errors = asyncio.run(_drain_once(s.url, s.proc.send_signal, concurrency))
             code = s.proc.wait(60)
         print(f"run {run}: 200={ok} non-200={bad} transport_errors={errors} exit={code}")
@@ -149,11 +152,12 @@ def main() -> None:
     parser.add_argument("--tries", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--delay", default="2", help="SHUTDOWN_DELAY_S for drain")
     args = parser.parse_args()
     if args.what == "amplification":
         amplification(args.tries)
     else:
-        drain(args.runs, args.concurrency)
+        drain(args.runs, args.concurrency, args.delay)
 
 
 if __name__ == "__main__":
