@@ -15,7 +15,7 @@ BENCH_ARGS  ?=
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: help serve test lint format train bench compose-smoke requirements venv clean
+.PHONY: help serve test lint format train bench fuzz compose-smoke requirements venv clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ train: $(DEV_STAMP) ## train a new model version (IMDB_DATA=path/to/aclImdb_v1.t
 
 bench: $(DEV_STAMP) ## run the benchmarks (results under bench/results/)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+fuzz: $(DEV_STAMP) ## schemathesis --checks all on every POST route of a local server (FUZZ_EXAMPLES=200)
+	BIN=$(BIN) scripts/fuzz.sh
 
 compose-smoke: ## build + start the compose stack, check predictions and Prometheus, tear down
 	scripts/compose_smoke.sh

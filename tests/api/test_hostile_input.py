@@ -131,3 +131,30 @@ def test_json_media_types_are_served(client: TestClient, content_type: str) -> N
         "/predict", content=b'{"text": "great"}', headers={"content-type": content_type}
     )
     assert response.status_code == 200, response.text
+
+
+def test_openapi_states_the_rules_the_service_enforces(client: TestClient) -> None:
+    s = Settings()
+    request = client.get("/openapi.json").json()["components"]["schemas"]["PredictRequest"]
+    assert request["additionalProperties"] is False
+    assert request["oneOf"] == [
+        {"required": ["text"], "properties": {"text": {"type": "string"}}},
+        {"required": ["texts"], "properties": {"texts": {"type": "array"}}},
+    ]
+    text = next(v for v in request["properties"]["text"]["anyOf"] if v["type"] == "string")
+    assert text == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": s.max_text_chars,
+        "pattern": r"\S",
+    }
+    texts = next(v for v in request["properties"]["texts"]["anyOf"] if v["type"] == "array")
+    assert (texts["minItems"], texts["maxItems"]) == (1, s.max_texts_per_request)
+    assert texts["items"] == text
+    # The edges the schema draws are where the service draws them.
+    edge = "x" * s.max_text_chars
+    assert client.post("/predict", json={"texts": [edge] * 2}).status_code == 200
+    assert client.post("/predict", json={"text": edge + "x"}).status_code == 422
+    assert client.post("/predict", json={"text": "\u2003\u3000"}).status_code == 422
+    assert client.post("/predict", json={"text": "a", "texts": None}).status_code == 200
+    assert client.post("/predict", json={"text": None, "texts": None}).status_code == 422
