@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     model_dir: Path = Field(
         default=DEFAULT_MODEL_DIR, description="Folder holding <version>/ model artifacts."
     )
+    model_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description="If set, the served version's MANIFEST.sha256 must have this sha256.",
+    )
     model_version: int | None = Field(
         default=None, ge=1, description="Artifact version to serve; unset = the highest present."
     )

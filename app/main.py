@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -101,8 +102,21 @@ def install_drain_handlers(runtime: Runtime) -> Callable[[], None]:
     return restore
 
 
+def _why_not_started(exc: Exception, settings: Settings) -> str:
+    if isinstance(exc, ArtifactError):
+        return str(exc)
+    # TensorFlow's errors (DataLossError, ...) run to many lines; the first names the problem.
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return (
+        f"could not load the model under {settings.resolved_model_dir()}: "
+        f"{type(exc).__name__}: {first}; restore the artifact from git or re-export it"
+    )
+
+
 def create_app(
-    settings: Settings | None = None, runner_factory: RunnerFactory | None = None
+    settings: Settings | None = None,
+    runner_factory: RunnerFactory | None = None,
+    exit_on_startup_failure: bool = False,
 ) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
@@ -112,8 +126,14 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             await runtime.start()
-        except ArtifactError as exc:
-            logger.critical("refusing to start: %s", exc)
+        except Exception as exc:
+            logger.critical("refusing to start: %s", _why_not_started(exc, settings))
+            if exit_on_startup_failure:
+                # Under uvicorn: one line, exit 1. Raising would print the traceback again
+                # (Starlette hands the formatted traceback to the server as the failure message).
+                for handler in logger.handlers:
+                    handler.flush()
+                os._exit(1)
             raise
         # Whether auth is on, never the key; the open routes are listed in README "API".
         if settings.api_key is None:
@@ -163,7 +183,7 @@ def __getattr__(name: str) -> FastAPI:
     """``app.main:app`` is built on first access, so importing this module has no side effects."""
     if name == "app":
         try:
-            app = create_app()
+            app = create_app(exit_on_startup_failure=True)
         except StartupError as exc:
             configure_logging("info")
             logger.critical("refusing to start: %s", exc)

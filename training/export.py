@@ -24,6 +24,7 @@ from app.artifact import (
     list_versions,
     preprocessing_record,
 )
+from app.manifest import write_manifest
 from app.tokenizer import Tokenizer
 from training.model_card import render_model_card
 
@@ -100,5 +101,6 @@ def write_artifact(
     (staging / MODEL_CARD_FILE).write_text(render_model_card(version, config, metrics))
     if extras is not None:
         extras(staging)
+    write_manifest(staging)  # last: it covers every file above (checked at load)
     staging.rename(path)  # a half-written artifact is never visible under its version number
     return path
