@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +24,9 @@ def mean_logits(
     return sums / np.maximum(counts, 1)
 
 
-def fit_platt(logits: npt.NDArray[np.floating], y: Sequence[int]) -> tuple[float, float]:
+def fit_platt(
+    logits: npt.NDArray[np.floating], y: Sequence[int] | npt.NDArray[Any]
+) -> tuple[float, float]:
     """P = sigmoid(a * logit + b), maximum likelihood on held-out reviews (Platt scaling)."""
     model = LogisticRegression(C=1e6, max_iter=1000)
     model.fit(np.asarray(logits, dtype=np.float64).reshape(-1, 1), np.asarray(y))

@@ -14,7 +14,7 @@ from training.calibration import mean_logits
 from training.features import review_windows
 
 
-class WholeReviewAccuracy(keras.callbacks.Callback):
+class WholeReviewAccuracy(keras.callbacks.Callback):  # type: ignore[misc]  # keras is untyped
     """Adds ``val_whole_review_accuracy`` (mean window logit >= 0) to each epoch's logs."""
 
     def __init__(

@@ -87,7 +87,9 @@ def score_reviews(
     return Scores(whole, last, len(rows.x) / max(len(texts), 1))
 
 
-def fit_policy(val: Scores, y_val: Sequence[int], stride: int, max_windows: int) -> ScoringPolicy:
+def fit_policy(
+    val: Scores, y_val: Sequence[int] | npt.NDArray[Any], stride: int, max_windows: int
+) -> ScoringPolicy:
     """Platt scaling per mode on validation; the default mode is the more accurate one there."""
     platt = {m: Platt(*fit_platt(getattr(val, m), y_val)) for m in ("whole", "last")}
     y = np.asarray(y_val)
@@ -96,7 +98,9 @@ def fit_policy(val: Scores, y_val: Sequence[int], stride: int, max_windows: int)
     return ScoringPolicy(default_mode=default, stride=stride, max_windows=max_windows, platt=platt)
 
 
-def mode_metrics(scores: Scores, y: Sequence[int], policy: ScoringPolicy) -> dict[str, Any]:
+def mode_metrics(
+    scores: Scores, y: Sequence[int] | npt.NDArray[Any], policy: ScoringPolicy
+) -> dict[str, Any]:
     """Accuracy/loss/AUC and ECE before and after calibration, for both modes."""
     out: dict[str, Any] = {"windows_per_review": round(scores.windows_per_review, 3)}
     for mode in ("whole", "last"):

@@ -26,8 +26,11 @@ C = 16.0  # chosen on the validation split among 1/4/16 (0.9076 / 0.9196 / 0.922
 NB_SMOOTHING = 1.0
 SKIP_IDS = frozenset({0, 1})  # padding and the start token carry no sentiment
 
+# Id sequences: lists (tests) or the int32 row matrices the training pipeline builds.
+IdRows = Sequence[Sequence[int]] | npt.NDArray[np.integer]
 
-def _as_text(rows: Sequence[Sequence[int]]) -> list[str]:
+
+def _as_text(rows: IdRows) -> list[str]:
     return [" ".join(str(i) for i in row if i not in SKIP_IDS) for row in rows]
 
 
@@ -37,21 +40,21 @@ class Teacher:
     ratios: npt.NDArray[np.float64]
     model: LogisticRegression
 
-    def _features(self, rows: Sequence[Sequence[int]]) -> sparse.csr_matrix:
+    def _features(self, rows: IdRows) -> sparse.csr_matrix:
         x = self.vectorizer.transform(_as_text(rows)).astype(np.float64)
         return normalize(sparse.csr_matrix(x.multiply(self.ratios)))
 
-    def logits(self, rows: Sequence[Sequence[int]]) -> npt.NDArray[np.float64]:
+    def logits(self, rows: IdRows) -> npt.NDArray[np.float64]:
         """Teacher log-odds of P(positive) for each id sequence (any length, padding ignored)."""
         if len(rows) == 0:
             return np.zeros(0)
         return np.asarray(self.model.decision_function(self._features(rows)), dtype=np.float64)
 
-    def probabilities(self, rows: Sequence[Sequence[int]]) -> npt.NDArray[np.float64]:
+    def probabilities(self, rows: IdRows) -> npt.NDArray[np.float64]:
         return 1.0 / (1.0 + np.exp(-self.logits(rows)))
 
 
-def fit_teacher(rows: Sequence[Sequence[int]], labels: Sequence[int], c: float = C) -> Teacher:
+def fit_teacher(rows: IdRows, labels: Sequence[int], c: float = C) -> Teacher:
     """Fit on whole reviews (unpadded id lists) of the fit split."""
     if len(rows) != len(labels):
         raise ValueError("rows and labels differ in length")

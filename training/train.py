@@ -315,7 +315,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     default_z = getattr(test_scores, policy.default_mode)
     calibrated = [policy.combine([float(sigmoid(z))], policy.default_mode) for z in default_z]
-    curves = {"uncalibrated": (sigmoid(default_z), test_y), "calibrated": (calibrated, test_y)}
+    curves: dict[str, tuple[Any, Any]] = {
+        "uncalibrated": (sigmoid(default_z), test_y),
+        "calibrated": (calibrated, test_y),
+    }
 
     def add_reliability_diagram(folder: Path) -> None:
         reliability_diagram(curves, folder / RELIABILITY_FILE)

@@ -111,7 +111,7 @@ def _set(key: str, value: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
 
 
 VARIABLES = "variables/variables.data-00000-of-00001"
-CORRUPTIONS: dict[str, tuple[Callable[[Path], None], str]] = {
+CORRUPTIONS: dict[str, tuple[Callable[[Path], object], str]] = {
     "flipped byte in variables.data": (lambda d: _flip_byte(d / VARIABLES, 5_000_000), VARIABLES),
     "truncated variables.data": (
         lambda d: (d / VARIABLES).write_bytes((d / VARIABLES).read_bytes()[:1000]),
@@ -127,7 +127,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path], None], str]] = {
     "manifest missing": (lambda d: (d / "MANIFEST.sha256").unlink(), "MANIFEST.sha256"),
 }
 # Consistent but invalid edits (the manifest rewritten to match): still one line, never a traceback.
-RESEALED: dict[str, tuple[Callable[[Path], None], str]] = {
+RESEALED: dict[str, tuple[Callable[[Path], object], str]] = {
     "word_index.json is a list": (
         lambda d: (d / "word_index.json").write_text("[1, 2]"),
         "word_index.json: expected an object",
@@ -160,7 +160,7 @@ def _refused_in_one_line(env: dict[str, str], names: str) -> None:
 
 @pytest.mark.parametrize(("corrupt", "names"), CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
 def test_corrupted_artifact_is_named_in_one_line(
-    tmp_path: Path, corrupt: Callable[[Path], None], names: str
+    tmp_path: Path, corrupt: Callable[[Path], object], names: str
 ) -> None:
     version_dir = _artifact_copy(tmp_path)
     corrupt(version_dir)
@@ -169,7 +169,7 @@ def test_corrupted_artifact_is_named_in_one_line(
 
 @pytest.mark.parametrize(("edit", "names"), RESEALED.values(), ids=RESEALED.keys())
 def test_invalid_but_resealed_artifact_is_refused_in_one_line(
-    tmp_path: Path, edit: Callable[[Path], None], names: str
+    tmp_path: Path, edit: Callable[[Path], object], names: str
 ) -> None:
     version_dir = _artifact_copy(tmp_path)
     edit(version_dir)
