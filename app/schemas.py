@@ -60,7 +60,8 @@ class PredictRequest(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _known_fields_only(cls, data: Any) -> Any:
-        return known_fields_only(data, cls.model_fields)
+        # The plain dict, not ``model_fields`` (a property costing ~0.7 us per request).
+        return known_fields_only(data, cls.__pydantic_fields__)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
