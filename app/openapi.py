@@ -47,9 +47,10 @@ def _require_bearer(schema: dict[str, Any], protected: frozenset[str]) -> None:
                 operation["security"] = [{"bearer": []}]
 
 
-# "Not only whitespace", in the regex dialect schema tools use (Python's ``\S`` is the complement
-# of ``str.isspace``, the service's own blank check).
-NOT_BLANK = r"\S"
+# "Not only whitespace": one character outside ``str.isspace`` (the service's blank check),
+# spelled out because ``\S`` differs between dialects (ECMA-262, which schema validators use,
+# counts U+FEFF as space but not U+0085 or U+001C-U+001F; Python's re is the reverse).
+NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
 def _string_variants(prop: dict[str, Any]) -> list[dict[str, Any]]:
