@@ -23,9 +23,10 @@ from fastapi import FastAPI
 from app.config import Settings, StartupError, load_settings
 from app.errors import install_error_handlers, prescreen_response
 from app.middleware import RequestMiddleware
+from app.model_server import RunnerFactory
 from app.openapi import install_openapi
 from app.routes import ops_router, predict_router
-from app.service import RunnerFactory, Runtime
+from app.service import Runtime
 from model_contract.artifact import ArtifactError
 
 logger = logging.getLogger("app")

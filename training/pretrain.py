@@ -60,4 +60,5 @@ def ppmi_svd_embeddings(
     rng = np.random.default_rng(SEED)
     empty = np.abs(vectors).sum(axis=1) == 0  # ids with no context (special ids): small noise
     vectors[empty] = rng.uniform(-INIT_STD, INIT_STD, (int(empty.sum()), dim))
-    return vectors.astype(np.float32)
+    result: npt.NDArray[np.float32] = vectors.astype(np.float32)
+    return result

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 
 def test_shutdown_delay_keeps_serving_new_connections_while_not_ready(tmp_path: Path) -> None:
-    delay = 4.0
+    delay = 6.0  # long enough that a loaded 2-core CI box still fits a few requests in it
     with run_server(tmp_path, SHUTDOWN_DELAY_S=str(delay)) as server:
         url = server.url
 
@@ -28,7 +28,7 @@ def test_shutdown_delay_keeps_serving_new_connections_while_not_ready(tmp_path: 
             answers: list[httpx.Response | str] = []
             server.proc.send_signal(signal.SIGTERM)
             signalled = time.monotonic()
-            while time.monotonic() - signalled < delay - 1.5:
+            while time.monotonic() - signalled < delay - 2.0:
                 # A fresh connection each time: what a load balancer that has not yet noticed
                 # does. Before SHUTDOWN_DELAY_S these were refused the moment SIGTERM landed.
                 async with httpx.AsyncClient(timeout=10) as client:
@@ -44,10 +44,10 @@ def test_shutdown_delay_keeps_serving_new_connections_while_not_ready(tmp_path: 
         assert server.proc.wait(60) == 0, server.log()[-3000:]
         log = server.log()
     assert ready and set(ready) == {503}, ready
-    assert len(answers) >= 5
+    assert len(answers) >= 2  # (typically ~20; a few under heavy load)
     outcomes = [a.status_code if isinstance(a, httpx.Response) else a for a in answers]
     assert outcomes == [200] * len(answers), outcomes
-    assert "still accepting for SHUTDOWN_DELAY_S=4s" in log
+    assert "still accepting for SHUTDOWN_DELAY_S=6s" in log
     assert "shutdown complete" in log
     assert "Traceback" not in log
 
