@@ -114,7 +114,9 @@ def load_artifact(model_dir: Path, version: int | None = None) -> Artifact:
     try:
         scoring = ScoringPolicy.from_dict(pre.get("scoring"))
     except (TypeError, ValueError) as exc:
-        raise ArtifactError(f"{path}: invalid 'scoring' section in {PREPROCESSING_FILE}: {exc}")
+        raise ArtifactError(
+            f"{path}: invalid 'scoring' section in {PREPROCESSING_FILE}: {exc}"
+        ) from exc
     metrics_path = path / METRICS_FILE
     metrics = _read_json(metrics_path) if metrics_path.exists() else {}
     return Artifact(

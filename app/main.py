@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app import explain_routes
 from app.artifact import ArtifactError
 from app.config import Settings
 from app.errors import install_error_handlers
@@ -112,6 +113,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(predict_router, dependencies=AUTH_DEPENDENCIES if settings.api_key else None)
     app.include_router(ops_router)
+    explain_routes.install(app, settings)  # POST /explain and the demo page at GET /
     # Label values for request metrics: every route path (routers are included, not copied).
     route_paths = {getattr(r, "path", "") for r in app.routes}
     route_paths |= {

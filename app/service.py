@@ -20,8 +20,8 @@ from app.artifact import Artifact, load_artifact
 from app.batcher import Batcher, BatcherClosed, QueueFull
 from app.config import Settings
 from app.metrics import ServiceMetrics
-from app.scoring import Mode
 from app.schemas import Label
+from app.scoring import Mode
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,9 @@ class Runtime:
         probs: list[float] = self.runner.predict(np.stack(rows)).tolist()
         return probs
 
-    def _rows(self, artifact: Artifact, texts: Sequence[str], mode: Mode) -> tuple[list[Row], list[int]]:
+    def _rows(
+        self, artifact: Artifact, texts: Sequence[str], mode: Mode
+    ) -> tuple[list[Row], list[int]]:
         """Model rows for each text (its windows in whole-review mode) and how many per text."""
         tokenizer, observe_text = artifact.tokenizer, self.metrics.observe_text
         rows: list[Row] = []
@@ -186,11 +188,33 @@ class Runtime:
 
     async def score(self, texts: Sequence[str], mode: Mode | None = None) -> list[Scored]:
         """Tokenize, enqueue every row, await the batched results, combine per text (in order)."""
-        batcher, artifact = self.batcher, self.artifact
-        if batcher is None or artifact is None or not self.warmed_up:
+        artifact = self.artifact
+        if artifact is None or not self.warmed_up:
             raise ServiceUnavailable("not_ready", "model is not loaded yet")
         mode = mode or artifact.scoring.default_mode
         rows, counts = self._rows(artifact, texts, mode)
+        probs = await self.infer(rows)
+        threshold = self.settings.threshold
+        count = self.metrics.count_prediction
+        combine = artifact.scoring.combine
+        scored = []
+        start = 0
+        for n in counts:
+            p = combine(probs[start : start + n], mode)
+            start += n
+            label: Label = "positive" if p >= threshold else "negative"
+            count(label)
+            scored.append(Scored(probability=p, label=label, windows=n))
+        return scored
+
+    async def infer(self, rows: Sequence[Row]) -> list[float]:
+        """Model outputs for ``rows``: one all-or-nothing submit to the batcher, one deadline.
+
+        503 (queue full, not ready, shutting down), 504 and 500 exactly as for ``/predict``.
+        """
+        batcher = self.batcher
+        if batcher is None or not self.warmed_up:
+            raise ServiceUnavailable("not_ready", "model is not loaded yet")
         try:
             futures = batcher.submit_many(rows)
         except QueueFull as exc:
@@ -223,16 +247,5 @@ class Runtime:
             raise InferenceFailed("model call failed") from exc
         finally:
             timer.cancel()
-        probs: list[float] = [result] if len(futures) == 1 else result
-        threshold = self.settings.threshold
-        count = self.metrics.count_prediction
-        combine = artifact.scoring.combine
-        scored = []
-        start = 0
-        for n in counts:
-            p = combine(probs[start : start + n], mode)
-            start += n
-            label: Label = "positive" if p >= threshold else "negative"
-            count(label)
-            scored.append(Scored(probability=p, label=label, windows=n))
-        return scored
+        outputs: list[float] = [result] if len(futures) == 1 else result
+        return outputs
