@@ -37,6 +37,7 @@ PAGE_HEADERS = {
 
 explain_router = APIRouter(tags=["explain"], responses=ERROR_RESPONSES)
 page_router = APIRouter(include_in_schema=False)
+ROUTERS = (explain_router, page_router)  # for the request metrics' route labels
 
 
 def _check_limits(body: ExplainRequest, settings: Settings) -> None:

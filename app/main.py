@@ -117,7 +117,9 @@ def create_app(
     # Label values for request metrics: every route path (routers are included, not copied).
     route_paths = {getattr(r, "path", "") for r in app.routes}
     route_paths |= {
-        getattr(r, "path", "") for rt in (predict_router, ops_router) for r in rt.routes
+        getattr(r, "path", "")
+        for rt in (predict_router, ops_router, *explain_routes.ROUTERS)
+        for r in rt.routes
     }
     app.add_middleware(
         RequestMiddleware,
