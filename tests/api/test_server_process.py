@@ -7,6 +7,7 @@ Everything is bounded by timeouts; assertions are on counts and outcomes, never 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -56,6 +57,7 @@ def run_server(tmp_path: Path, *args: str, **env: str) -> Iterator[Server]:
             [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
              "--port", str(port), "--no-access-log", *args],
             cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: workers are cleaned up with it
         )  # fmt: skip
     server = Server(proc, f"http://127.0.0.1:{port}", log_path)
     try:
@@ -71,9 +73,14 @@ def run_server(tmp_path: Path, *args: str, **env: str) -> Iterator[Server]:
             time.sleep(0.2)
         yield server
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        kill_group(proc.pid)  # the server and any worker processes it started
         proc.wait(30)
+
+
+def kill_group(pgid: int) -> None:
+    """SIGKILL whatever is left of a process group we started (e.g. uvicorn's worker processes)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def _metric(text: str, name: str, **labels: str) -> float:
