@@ -99,7 +99,9 @@ def check_highlights(driver: Any, expected: dict[str, Any]) -> None:
         r, g, b, alpha = rgba(span.value_of_css_property("background-color"))
         base = POSITIVE_RGB if token["contribution"] >= 0 else NEGATIVE_RGB
         assert (r, g, b) == base, (token, r, g, b)
-        assert alpha == pytest.approx(0.08 + 0.52 * abs(token["contribution"]) / strongest, abs=4e-3)
+        assert alpha == pytest.approx(
+            0.08 + 0.52 * abs(token["contribution"]) / strongest, abs=4e-3
+        )
         title = span.get_attribute("title")
         assert f"{abs(token['contribution']):.3f}" in title
         assert ("towards positive" in title) == (token["contribution"] >= 0)
