@@ -2,11 +2,17 @@
 
 Pure logic (numpy; no TensorFlow, no FastAPI). ``plan_explanation`` turns a review into model rows:
 the scored windows exactly as ``/predict`` cuts them, then one variant row per (word, window holding
-it) with that word replaced by the out-of-vocabulary id. The caller runs all rows through the
-batcher in one submit; ``explain`` combines the outputs like ``ScoringPolicy.combine``. A word's
-contribution is P(review) - P(review with that word unknown), exact in both scoring modes: window
-cuts are positions, so nothing else moves. (Removing the word instead shifts every later cut; per
-window it is an approximation in whole-review mode. ``baseline="remove"`` is kept for measuring.)
+it) without that word. The caller runs all rows through the batcher in one submit; ``explain``
+combines the outputs like ``ScoringPolicy.combine``: a word's contribution is P(review) -
+P(review without it).
+
+Baseline ``remove`` (default): the word is deleted and its window keeps its end, so one earlier word
+slides in - exactly the review with the word deleted in "last" mode; in "whole" mode the windows
+before the word would also shift by one, which the variant leaves out. ``oov``: the word is replaced
+by the unknown-word id - exact in both modes (nothing moves), but it answers "what if the model did
+not know this word" rather than "without this word". Same rows either way; measured on 300 IMDB test
+reviews (``bench/explain_baselines.py``), deleting a review's top words moves the model slightly more
+with ``remove``'s ranking, and its contributions predict a deletion's effect better.
 
 Cost: at most ``max_rows`` rows - the scored windows, then words from the end of the review
 backwards until the budget is spent; earlier words are reported as ``not_explained``.
@@ -23,7 +29,7 @@ import numpy.typing as npt
 
 from app.explain_words import Word, split_words
 from app.scoring import Mode, ScoringPolicy, logit, sigmoid
-from app.tokenizer import Tokenizer, pad_sequence, window_starts
+from app.tokenizer import Tokenizer, TokenizerConfig, pad_sequence, window_starts
 
 Baseline = Literal["oov", "remove"]
 Status = Literal["scored", "oov", "stopword", "not_scored", "not_explained"]
@@ -90,7 +96,7 @@ def plan_explanation(
     *,
     max_windows: int,
     max_rows: int,
-    baseline: Baseline = "oov",
+    baseline: Baseline = "remove",
 ) -> Plan:
     """Model rows for one explanation: at most ``max(max_rows, windows)`` rows (see module doc)."""
     cfg = tokenizer.config
@@ -114,18 +120,7 @@ def plan_explanation(
         pos_of += [p] * len(windows)
         if windows:
             explained.add(p)
-    variants = base[win_of] if win_of else np.zeros((0, cfg.maxlen), np.int32)
-    if baseline == "oov":
-        cols = [
-            _slot(*spans[w], p, cfg.padding, cfg.maxlen)
-            for w, p in zip(win_of, pos_of, strict=True)
-        ]
-        variants[np.arange(len(cols)), cols] = cfg.oov_id
-    else:  # each window keeps its end; one earlier id (if any) slides in
-        for i, (w, p) in enumerate(zip(win_of, pos_of, strict=True)):
-            s, n = spans[w]
-            lo, hi = (max(0, s - 1), s + n) if cfg.truncating == "pre" else (s, s + n + 1)
-            variants[i] = pad_sequence([*ids[lo:p], *ids[p + 1 : hi]][-cfg.maxlen :], cfg)
+    variants = _variants(base, spans, ids, win_of, pos_of, cfg, baseline)
     return Plan(
         words=words,
         ids=ids,
@@ -140,6 +135,38 @@ def plan_explanation(
         oov_id=cfg.oov_id,
         maxlen=cfg.maxlen,
     )
+
+
+def _variants(
+    base: npt.NDArray[np.int32],
+    spans: list[tuple[int, int]],
+    ids: list[int],
+    win_of: list[int],
+    pos_of: list[int],
+    cfg: TokenizerConfig,
+    baseline: Baseline,
+) -> npt.NDArray[np.int32]:
+    """One row per (window, position): the window without that word (see the module doc)."""
+    rows = base[win_of] if win_of else np.zeros((0, cfg.maxlen), np.int32)
+    pre = cfg.padding == "pre" and cfg.truncating == "pre"
+    if baseline == "remove" and not pre:  # "post" configurations: one row at a time
+        for i, (w, p) in enumerate(zip(win_of, pos_of, strict=True)):
+            s, n = spans[w]
+            lo, hi = (max(0, s - 1), s + n) if cfg.truncating == "pre" else (s, s + n + 1)
+            rows[i] = pad_sequence([*ids[lo:p], *ids[p + 1 : hi]][-cfg.maxlen :], cfg)
+        return rows
+    slots = [
+        _slot(*spans[w], p, cfg.padding, cfg.maxlen) for w, p in zip(win_of, pos_of, strict=True)
+    ]
+    cols = np.asarray(slots, dtype=np.intp).reshape(-1, 1)
+    if baseline == "oov":
+        np.put_along_axis(rows, cols, cfg.oov_id, axis=1)
+        return rows
+    # Everything left of the word moves one column right; the id before the window enters at 0.
+    j = np.arange(cfg.maxlen)
+    rows = np.take_along_axis(rows, np.where((j >= 1) & (j <= cols), j - 1, j), axis=1)
+    rows[:, 0] = [ids[spans[w][0] - 1] if spans[w][0] > 0 else cfg.pad_id for w in win_of]
+    return rows
 
 
 def _occluded_probabilities(

@@ -56,8 +56,8 @@ def _check_limits(body: ExplainRequest, settings: Settings) -> None:
 async def explain_text(body: ExplainRequest, request: Request) -> Response:
     """Label, P(positive) and every word's contribution to it (occlusion, one batcher submit).
 
-    Each kept word is replaced by the out-of-vocabulary id in every scored window that contains it;
-    its contribution is the drop in P(positive) that causes. All variant rows of all windows go to
+    Each word the model read is removed from every scored window that holds it (the window keeps
+    its end); its contribution is P(positive) minus P(positive) without it. All variant rows of all windows go to
     the batcher at once, counted by its queue limit. Cost: at most ``MAX_ROWS_PER_REQUEST`` rows
     (default 512); words beyond that budget (counted from the end of the review) are
     ``not_explained``, words outside the scored windows ``not_scored``.

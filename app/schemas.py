@@ -171,8 +171,8 @@ class TokenExplanation(BaseModel):
     )
     contribution: float | None = Field(
         description=(
-            "P(positive) minus P(positive) with this word replaced by the unknown-word id: "
-            "> 0 pushed towards positive, < 0 towards negative. Null unless status is 'scored'."
+            "P(positive) minus P(positive) without this word: > 0 pushed towards positive, "
+            "< 0 towards negative. Null unless status is 'scored'."
         )
     )
 
@@ -180,8 +180,11 @@ class TokenExplanation(BaseModel):
 class ExplainResponse(PredictResponse):
     scoring: Mode = Field(description="How the review was scored ('whole' or 'last').")
     method: Literal["occlusion"]
-    baseline: Literal["oov"] = Field(
-        description="What replaces a word when it is occluded: the out-of-vocabulary id."
+    baseline: Literal["remove"] = Field(
+        description=(
+            "How a word is occluded: removed from each scored window holding it (the window keeps "
+            "its end; one earlier word slides in)."
+        )
     )
     rows: int = Field(ge=1, description="Model rows this explanation cost (windows + variants).")
     explained_words: int = Field(ge=0, description="Words with a contribution.")

@@ -34,7 +34,7 @@ def test_explain_agrees_with_predict(client: TestClient, text: str, scoring: str
     for key in ("label", "model_version", "windows"):
         assert explained[key] == predicted[key]
     assert explained["probability"] == pytest.approx(predicted["probability"], abs=1e-6)
-    assert explained["method"] == "occlusion" and explained["baseline"] == "oov"
+    assert explained["method"] == "occlusion" and explained["baseline"] == "remove"
     assert explained["scoring"] in ("last", "whole")
     assert explained["rows"] <= Settings().rows_per_request
     tokens = explained["tokens"]

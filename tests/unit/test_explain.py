@@ -19,7 +19,7 @@ from app.config import Settings
 from app.explain import explain, plan_explanation
 from app.explain_words import split_words
 from app.scoring import Mode, Platt, ScoringPolicy
-from app.tokenizer import Tokenizer, TokenizerConfig
+from app.tokenizer import Tokenizer, TokenizerConfig, pad_sequence
 from training.data import load_imdb
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "aclImdb_sample.tar.gz"
@@ -46,12 +46,14 @@ def fake_model(rows: np.ndarray) -> list[float]:
     return probs
 
 
-def served_probability(text: str, policy: ScoringPolicy, mode: Mode, max_windows: int) -> float:
+def served_probability(
+    text: str, policy: ScoringPolicy, mode: Mode, max_windows: int, tokenizer: Tokenizer = TOKENIZER
+) -> float:
     """What ``Runtime.score`` returns for ``text``."""
     if mode == "last":
-        rows = TOKENIZER.encode(text).ids[None, :]
+        rows = tokenizer.encode(text).ids[None, :]
     else:
-        rows = TOKENIZER.encode_windows(text, policy.stride, max_windows).rows
+        rows = tokenizer.encode_windows(text, policy.stride, max_windows).rows
     return policy.combine(fake_model(rows), mode)
 
 
@@ -68,7 +70,7 @@ def test_contributions_equal_brute_force_occlusion(policy_name: str, mode: Mode)
     for _ in range(60):
         text = random_text(rng)
         plan = plan_explanation(
-            TOKENIZER, policy, text, mode, max_windows=max_windows, max_rows=10_000
+            TOKENIZER, policy, text, mode, max_windows=max_windows, max_rows=10_000, baseline="oov"
         )
         result = explain(plan, fake_model(plan.rows), policy)
         full = served_probability(text, policy, mode, max_windows)
@@ -119,21 +121,30 @@ def test_row_budget_is_a_hard_cap_and_explains_a_suffix(max_rows: int) -> None:
         assert result.explained_words == statuses.count("scored")
 
 
-def test_remove_baseline_is_exact_in_last_mode() -> None:
+POST = Tokenizer(
+    TokenizerConfig(**{**CONFIG.__dict__, "padding": "post", "truncating": "post"}),
+    TOKENIZER.word_index,
+)
+
+
+@pytest.mark.parametrize("tokenizer", [TOKENIZER, POST], ids=["pre", "post"])
+def test_remove_baseline_is_exact_in_last_mode(tokenizer: Tokenizer) -> None:
     policy, rng = POLICIES["calibrated"], random.Random(3)
+    checked = 0
     for _ in range(40):
         text = random_text(rng)
-        plan = plan_explanation(
-            TOKENIZER, policy, text, "last", max_windows=1, max_rows=99, baseline="remove"
-        )
+        plan = plan_explanation(tokenizer, policy, text, "last", max_windows=1, max_rows=99)
+        assert plan.baseline == "remove"  # the default
         result = explain(plan, fake_model(plan.rows), policy)
-        full = served_probability(text, policy, "last", 1)
+        full = served_probability(text, policy, "last", 1, tokenizer)
         for tok in result.tokens:
             if tok.status == "scored":
                 assert tok.start is not None and tok.end is not None
                 removed = text[: tok.start] + text[tok.end :]
-                expected = full - served_probability(removed, policy, "last", 1)
+                expected = full - served_probability(removed, policy, "last", 1, tokenizer)
                 assert tok.contribution == pytest.approx(expected, abs=1e-9), (text, tok)
+                checked += 1
+    assert checked > 200
 
 
 def test_words_match_tokenizer_even_when_lowercasing_changes_length() -> None:
@@ -180,9 +191,19 @@ def test_scored_windows_are_the_rows_predict_builds_on_real_reviews(
         )
         np.testing.assert_array_equal(plan.rows[: plan.n_windows], expected)
         assert len(plan.rows) <= 512
-        variants = plan.rows[plan.n_windows :]
-        changed = (variants != plan.rows[plan.variant_window]).sum(axis=1)
-        assert (changed == 1).all()  # each variant differs from its window in one id only
+        variants = plan.rows[plan.n_windows :]  # "remove": the window without the word
+        cfg, ids = tokenizer.config, plan.ids
+        for row, w, p in zip(variants, plan.variant_window, plan.variant_position, strict=True):
+            start = plan.starts[w]
+            end = min(len(ids), start + cfg.maxlen)
+            expected_row = pad_sequence([*ids[max(0, start - 1) : p], *ids[p + 1 : end]], cfg)
+            np.testing.assert_array_equal(row, expected_row)
+        oov = plan_explanation(
+            tokenizer, policy, text, mode, max_windows=6, max_rows=512, baseline="oov"
+        )
+        variants = oov.rows[oov.n_windows :]
+        changed = (variants != oov.rows[oov.variant_window]).sum(axis=1)
+        assert (changed == 1).all()  # "oov": the window with one id replaced
         for w in plan.words:
             assert w.start is not None and w.end is not None
             assert text[w.start : w.end] == w.text
