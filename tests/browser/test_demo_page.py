@@ -77,6 +77,24 @@ def rgba(css: str) -> tuple[float, ...]:
     return tuple(float(n) for n in numbers)
 
 
+def contrast(fg: tuple[float, ...], bg: tuple[float, ...]) -> float:
+    """WCAG contrast ratio of text ``fg`` on ``bg`` (rgba composited over the white page)."""
+
+    def over_white(c: tuple[float, ...]) -> list[float]:
+        a = c[3] if len(c) == 4 else 1.0
+        return [a * v + (1 - a) * 255 for v in c[:3]]
+
+    def luminance(rgb: list[float]) -> float:
+        lin = [
+            (v / 255) / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4
+            for v in rgb
+        ]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((luminance(over_white(fg)), luminance(over_white(bg))), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
 def explain_and_wait(driver: Any, previous: str | None = None) -> None:
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -102,11 +120,15 @@ def check_highlights(driver: Any, expected: dict[str, Any]) -> None:
         assert alpha == pytest.approx(
             0.08 + 0.52 * abs(token["contribution"]) / strongest, abs=4e-3
         )
+        text_colour = rgba(span.value_of_css_property("color"))
+        assert contrast(text_colour, (r, g, b, alpha)) >= 4.5  # WCAG AA on every highlight
         title = span.get_attribute("title")
         assert f"{abs(token['contribution']):.3f}" in title
         assert ("towards positive" in title) == (token["contribution"] >= 0)
     greyed = driver.find_elements("css selector", "#review span.w.stopword")
     assert len(greyed) == sum(t["status"] == "stopword" for t in expected["tokens"])
+    for span in greyed[:3]:
+        assert contrast(rgba(span.value_of_css_property("color")), (255, 255, 255)) >= 4.5
 
 
 def test_type_a_review_and_see_why(browser: Any, tmp_path: Path) -> None:
