@@ -2,8 +2,9 @@
 
 One service (``bench.server``: the serve settings of ``make serve``) and one keep-alive connection;
 the two routes alternate request by request, so drift on this shared machine hits both alike.
-Prints one table row per scoring mode: p50/p95 of each route, the ratio of the medians, and what an
-explanation cost (model rows, windows, explained words).
+Prints one table row per case: p50/p95 of each route, the ratio of the medians, what an explanation
+cost (model rows, windows, explained words), and - in-process, after the server stopped - the p50 of
+the model calls alone for those rows and for /predict's rows.
 
     .venv/bin/python -m bench.explain_latency [--n 300] [--chars 1700]
 """
@@ -88,19 +89,58 @@ def main() -> int:
                 (f"{scoring}, {len(review.encode()):,} B", p["/predict"], p["/explain"], explained)
             )
         conn.close()
-    print(f"\nmodel version {version}\n")
+    models = model_only(cases)
+    print(f"\nmodel version {version}; load average now {os.getloadavg()[0]:.2f}\n")
     print(
         "| scoring, review | /predict p50 ms | /predict p95 ms | /explain p50 ms | /explain p95 ms "
-        "| ratio of p50s | rows | windows | words explained |"
+        "| ratio of p50s | rows | windows | words explained | model only: /explain rows ms "
+        "| model only: /predict rows ms |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for scoring, pred, expl, answer in rows:
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (scoring, pred, expl, answer), (m_expl, m_pred) in zip(rows, models, strict=True):
         print(
             f"| {scoring} | {pred[0]:.2f} | {pred[1]:.2f} | {expl[0]:.2f} | {expl[1]:.2f} | "
             f"{expl[0] / pred[0]:.1f}x | {answer['rows']} | {answer['windows']} | "
-            f"{answer['explained_words']} |"
+            f"{answer['explained_words']} | {m_expl:.2f} | {m_pred:.2f} |"
         )
     return 0
+
+
+def model_only(cases: list[tuple[str, str]], repeats: int = 50) -> list[tuple[float, float]]:
+    """In-process, the service's own runner (XLA, batches of 64): p50 ms of the model calls for
+    one explanation's rows and for /predict's rows of the same review."""
+    from app.artifact import load_artifact
+    from app.config import Settings
+    from app.explain import plan_explanation
+    from app.inference import ModelRunner
+
+    settings = Settings()
+    artifact = load_artifact(settings.resolved_model_dir())
+    runner = ModelRunner(
+        artifact.path, artifact.tokenizer.config.maxlen, xla=True, max_batch_size=64
+    )
+    runner.warmup([1, 64])
+    policy, out = artifact.scoring, []
+
+    def run(rows: np.ndarray) -> float:
+        t0 = time.perf_counter()
+        for i in range(0, len(rows), 64):
+            runner.predict(np.ascontiguousarray(rows[i : i + 64]))
+        return (time.perf_counter() - t0) * 1000
+
+    for scoring, review in cases:
+        plan = plan_explanation(
+            artifact.tokenizer, policy, review, scoring,  # type: ignore[arg-type]
+            max_windows=policy.max_windows, max_rows=settings.rows_per_request,
+        )  # fmt: skip
+        base = plan.rows[: plan.n_windows]
+        for _ in range(5):
+            run(plan.rows), run(base)
+        pairs = [(run(plan.rows), run(base)) for _ in range(repeats)]
+        out.append(
+            (float(np.median([e for e, _ in pairs])), float(np.median([p for _, p in pairs])))
+        )
+    return out
 
 
 def server_get(conn: http.client.HTTPConnection, path: str) -> bytes:
