@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(
         default=10.0, gt=0, description="Per-request deadline (504 after)."
     )
+    scoring: Literal["whole", "last"] | None = Field(
+        default=None,
+        description=(
+            "Scoring mode for requests that do not name one: 'whole' (every 80-token window) or "
+            "'last' (the seed's last 80 tokens). Unset: the artifact's validated default."
+        ),
+    )
     threshold: float = Field(
         default=0.5, ge=0, le=1, description="P(positive) >= threshold -> positive."
     )

@@ -28,8 +28,8 @@ import numpy as np
 import numpy.typing as npt
 
 from app.explain_words import Word, split_words
-from app.scoring import Mode, ScoringPolicy, logit, sigmoid
-from app.tokenizer import Tokenizer, TokenizerConfig, pad_sequence, window_starts
+from model_contract.scoring import Mode, ScoringPolicy, logit, sigmoid
+from model_contract.tokenizer import Tokenizer, TokenizerConfig, pad_sequence, window_starts
 
 Baseline = Literal["oov", "remove"]
 Status = Literal["scored", "oov", "stopword", "not_scored", "not_explained"]

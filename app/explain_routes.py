@@ -69,7 +69,7 @@ async def explain_text(body: ExplainRequest, request: Request) -> Response:
     if artifact is None or not runtime.warmed_up:
         raise ServiceUnavailable("not_ready", "model is not loaded yet")
     policy = artifact.scoring
-    mode = body.scoring or policy.default_mode
+    mode = body.scoring or runtime.default_mode
     budget = settings.rows_per_request
     plan = plan_explanation(
         artifact.tokenizer, policy, body.text, mode, max_windows=policy.max_windows, max_rows=budget

@@ -12,7 +12,7 @@ import re
 import weakref
 from dataclasses import dataclass
 
-from app.tokenizer import Tokenizer
+from model_contract.tokenizer import Tokenizer
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,17 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from app.artifact import Artifact, load_artifact
 from app.batcher import Batcher, BatcherClosed, QueueFull
 from app.config import Settings
 from app.metrics import ServiceMetrics
 from app.schemas import Label
-from app.scoring import Mode
+from model_contract.artifact import Artifact, load_artifact
+from model_contract.scoring import Mode
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ RunnerFactory = Callable[[Path, int], Runner]
 
 def default_runner_factory(settings: Settings) -> RunnerFactory:
     def factory(path: Path, maxlen: int) -> Runner:
-        from app.inference import ModelRunner  # TF is imported only when a model is loaded
+        from model_contract.runner import ModelRunner  # TF is imported only when a model is loaded
 
         return ModelRunner(path, maxlen, xla=settings.xla, max_batch_size=settings.max_batch_size)
 
@@ -88,6 +88,13 @@ class Runtime:
     @property
     def ready(self) -> bool:
         return self.warmed_up and not self.draining and self.batcher is not None
+
+    @property
+    def default_mode(self) -> Mode:
+        """SCORING if set, else the artifact's validated default."""
+        if self.settings.scoring is not None:
+            return self.settings.scoring
+        return self.artifact.scoring.default_mode if self.artifact else "last"
 
     @property
     def version(self) -> str:
@@ -188,10 +195,9 @@ class Runtime:
 
     async def score(self, texts: Sequence[str], mode: Mode | None = None) -> list[Scored]:
         """Tokenize, enqueue every row, await the batched results, combine per text (in order)."""
-        artifact = self.artifact
-        if artifact is None or not self.warmed_up:
+        if (artifact := self.artifact) is None or not self.warmed_up:
             raise ServiceUnavailable("not_ready", "model is not loaded yet")
-        mode = mode or artifact.scoring.default_mode
+        mode = mode or self.default_mode
         rows, counts = self._rows(artifact, texts, mode)
         probs = await self.infer(rows)
         threshold = self.settings.threshold
@@ -208,15 +214,11 @@ class Runtime:
         return scored
 
     async def infer(self, rows: Sequence[Row]) -> list[float]:
-        """Model outputs for ``rows``: one all-or-nothing submit to the batcher, one deadline.
-
-        503 (queue full, not ready, shutting down), 504 and 500 exactly as for ``/predict``.
-        """
-        batcher = self.batcher
-        if batcher is None or not self.warmed_up:
+        """Outputs for ``rows``: one all-or-nothing batcher submit, one deadline (503/504/500)."""
+        if self.batcher is None or not self.warmed_up:
             raise ServiceUnavailable("not_ready", "model is not loaded yet")
         try:
-            futures = batcher.submit_many(rows)
+            futures = self.batcher.submit_many(rows)
         except QueueFull as exc:
             raise ServiceUnavailable("queue_full", "server overloaded, retry later") from exc
         except BatcherClosed as exc:
@@ -247,5 +249,4 @@ class Runtime:
             raise InferenceFailed("model call failed") from exc
         finally:
             timer.cancel()
-        outputs: list[float] = [result] if len(futures) == 1 else result
-        return outputs
+        return cast(list[float], [result] if len(futures) == 1 else result)

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from app.artifact import load_artifact
 from app.config import Settings
 from app.explain import Baseline, Explanation, explain, plan_explanation
-from app.scoring import Mode
 from bench.reviews import dataset_path
+from model_contract.artifact import load_artifact
+from model_contract.scoring import Mode
 
 KS = (1, 3, 5, 10)
 
@@ -37,7 +37,7 @@ def main() -> int:
     parser.add_argument("--model-dir", type=Path, default=None)
     args = parser.parse_args()
 
-    from app.inference import ModelRunner
+    from model_contract.runner import ModelRunner
     from training.data import load_imdb
 
     settings = Settings(**({"model_dir": args.model_dir} if args.model_dir else {}))

@@ -109,10 +109,10 @@ def main() -> int:
 def model_only(cases: list[tuple[str, str]], repeats: int = 50) -> list[tuple[float, float]]:
     """In-process, the service's own runner (XLA, batches of 64): p50 ms of the model calls for
     one explanation's rows and for /predict's rows of the same review."""
-    from app.artifact import load_artifact
     from app.config import Settings
     from app.explain import plan_explanation
-    from app.inference import ModelRunner
+    from model_contract.artifact import load_artifact
+    from model_contract.runner import ModelRunner
 
     settings = Settings()
     artifact = load_artifact(settings.resolved_model_dir())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.artifact import Artifact
-from app.inference import ModelRunner, padded_batch_sizes
+from model_contract.artifact import Artifact
+from model_contract.runner import ModelRunner, padded_batch_sizes
 from tests.model.conftest import SAMPLE
 from training.data import load_imdb
 

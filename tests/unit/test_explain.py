@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.artifact import load_artifact
 from app.config import Settings
 from app.explain import explain, plan_explanation
 from app.explain_words import split_words
-from app.scoring import Mode, Platt, ScoringPolicy
-from app.tokenizer import Tokenizer, TokenizerConfig, pad_sequence
+from model_contract.artifact import load_artifact
+from model_contract.scoring import Mode, Platt, ScoringPolicy
+from model_contract.tokenizer import Tokenizer, TokenizerConfig, pad_sequence
 from training.data import load_imdb
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "aclImdb_sample.tar.gz"

@@ -1,8 +1,8 @@
-"""The TensorFlow side: device choice, SavedModel loading, batched calls, warm-up.
+"""The TensorFlow side of serving: device choice, batched calls, XLA shapes, warm-up.
 
-This is the only service module that imports TensorFlow. It calls the SavedModel's concrete
-``serving_default`` function directly: its input signature is fixed ([None, maxlen] int32), so any
-batch size reuses the same graph - no retracing and none of ``model.predict``'s per-call overhead.
+It calls the SavedModel through ``savedmodel.ServingSignature`` (the concrete ``serving_default``
+function: its input signature is fixed ([None, maxlen] int32), so any batch size reuses the same
+graph - no retracing and none of ``model.predict``'s per-call overhead).
 
 On a CPU the same function is also XLA-compiled (``jit_compile``), which fuses the LSTM's 80
 unrolled steps: batch 1 ran 1.58 -> 0.38 ms, batch 32 4.13 -> 2.74 ms, batch 64 7.11 -> 5.20 ms
@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from app.artifact import INPUT_NAME, OUTPUT_NAME, SIGNATURE, ArtifactError  # noqa: E402
+from model_contract.savedmodel import ServingSignature  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -76,25 +76,14 @@ class ModelRunner:
         self.device = device or choose_device()
         self.maxlen = maxlen
         started = time.perf_counter()
-        with tf.device(self.device):
-            # Keep the loaded object: the signature function's variables live as long as it does.
-            self._loaded = tf.saved_model.load(str(path))
-        try:
-            self._fn = self._loaded.signatures[SIGNATURE]
-        except KeyError as exc:
-            raise ArtifactError(f"{path}: SavedModel has no signature {SIGNATURE!r}") from exc
-        spec = self._fn.structured_input_signature[1].get(INPUT_NAME)
-        if spec is None or spec.dtype != tf.int32 or spec.shape.as_list()[1:] != [maxlen]:
-            raise ArtifactError(
-                f"{path}: signature input {INPUT_NAME!r} is {spec}, expected int32 [None, {maxlen}]"
-            )
+        self._signature = ServingSignature(path, maxlen, self.device)
         # XLA only on a CPU: on a GPU the plain graph runs the fused cuDNN kernel.
         self.xla = xla and not self.device.upper().startswith("/GPU")
         self.batch_sizes = padded_batch_sizes(max_batch_size) if self.xla else []
         # The concrete function, not the tf.function: skips ~100 us of Python dispatch per call.
         self._compiled = (
             tf.function(
-                lambda ids: self._fn(**{INPUT_NAME: ids})[OUTPUT_NAME],
+                self._signature,
                 jit_compile=True,
                 input_signature=[tf.TensorSpec([None, maxlen], tf.int32)],
             ).get_concrete_function()
@@ -120,7 +109,7 @@ class ModelRunner:
                     ids = np.concatenate([ids, np.zeros((size - n, self.maxlen), np.int32)])
                 out = self._compiled(tf.constant(ids, dtype=tf.int32))
             else:  # no XLA, or a batch larger than any compiled size (not from the batcher)
-                out = self._fn(**{INPUT_NAME: tf.constant(ids, dtype=tf.int32)})[OUTPUT_NAME]
+                out = self._signature(tf.constant(ids, dtype=tf.int32))
         return np.asarray(out.numpy(), dtype=np.float32).reshape(-1)[:n]
 
     def warmup(self, batch_sizes: list[int], repeats: int = 2) -> None:
