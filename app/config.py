@@ -12,6 +12,8 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from model_contract.policy import BatchPolicy
+
 DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
 # The repository root: app/ lives directly below it.
 _REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +121,16 @@ class Settings(BaseSettings):
         if self.max_rows_per_request is not None:
             return self.max_rows_per_request
         return max(self.max_texts_per_request, min(DEFAULT_ROWS_PER_REQUEST, self.max_queue_size))
+
+    @property
+    def batch_policy(self) -> BatchPolicy:
+        return BatchPolicy(
+            max_batch_size=self.max_batch_size,
+            max_delay_s=self.max_batch_delay_s,
+            max_queue_size=self.max_queue_size,
+            xla=self.xla,
+            warmup_repeats=self.warmup_batches,
+        )
 
     @property
     def max_batch_delay_s(self) -> float:

@@ -77,16 +77,17 @@ def _signature_call(artifact: Any) -> Any:
 
 
 def _service_call(artifact: Any, max_batch_size: int) -> Any:
-    from app.config import Settings
-    from model_contract.runner import ModelRunner  # sets the service's TensorFlow thread pools
+    from dataclasses import replace
 
-    runner = ModelRunner(
-        artifact.path,
-        artifact.tokenizer.config.maxlen,
-        xla=Settings().xla,
-        max_batch_size=max_batch_size,
-    )
-    runner.warmup([], repeats=1)  # compiles every padded size, as the service does before ready
+    from app.config import Settings
+    from app.tuning import configure_threads
+
+    configure_threads()  # the service's TensorFlow thread pools (before TensorFlow's import)
+    from model_contract.runner import ModelRunner
+
+    policy = replace(Settings().batch_policy, max_batch_size=max_batch_size, warmup_repeats=1)
+    runner = ModelRunner(artifact.path, artifact.tokenizer.config.maxlen, policy)
+    runner.warmup()  # compiles every padded size, as the service does before ready
     return runner.predict
 
 

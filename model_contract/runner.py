@@ -15,24 +15,15 @@ from __future__ import annotations
 import bisect
 import contextlib
 import logging
-import os
 import time
 from pathlib import Path
 
-# Thread pools are sized when TensorFlow's runtime starts, so this must precede the import. One
-# uvicorn worker means one event loop that needs a core of its own; TensorFlow gets the rest
-# instead of one thread per core fighting the loop for it. On the 2-core benchmark box, 1
-# intra-op thread measured +13 % req/s at c=1, +12 % at c=16, +4 % at c=64 and -10 % server CPU
-# per request (bench.ab, interleaved). Explicitly set variables still win.
-_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, _CORES - 1)))
-os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+import numpy as np
+import numpy.typing as npt
+import tensorflow as tf
 
-import numpy as np  # noqa: E402
-import numpy.typing as npt  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from model_contract.savedmodel import ServingSignature  # noqa: E402
+from model_contract.policy import BatchPolicy
+from model_contract.savedmodel import ServingSignature
 
 logger = logging.getLogger(__name__)
 
@@ -49,37 +40,19 @@ def choose_device() -> str:
     return "/CPU:0"
 
 
-def padded_batch_sizes(max_batch_size: int) -> list[int]:
-    """The batch sizes XLA compiles: powers of two up to a step, then multiples of the step.
-
-    The step is max(16, max/8): few shapes keep start-up short (64 -> 8 compiles, 4096 -> 17)
-    while padding never more than doubles a small batch nor adds more than a step to a large one.
-    """
-    step = max(16, -(-max_batch_size // 8))
-    sizes = [1 << k for k in range(step.bit_length()) if 1 << k < min(step, max_batch_size)]
-    sizes += list(range(step, max_batch_size, step))
-    return [*sizes, max_batch_size]
-
-
 class ModelRunner:
     """Holds the loaded SavedModel and turns int32 [n, maxlen] batches into P(positive)."""
 
     def __init__(
-        self,
-        path: Path,
-        maxlen: int,
-        device: str | None = None,
-        *,
-        xla: bool = False,
-        max_batch_size: int = 64,
+        self, path: Path, maxlen: int, policy: BatchPolicy, device: str | None = None
     ) -> None:
         self.device = device or choose_device()
+        self.policy = policy.for_device(self.device)
         self.maxlen = maxlen
         started = time.perf_counter()
         self._signature = ServingSignature(path, maxlen, self.device)
-        # XLA only on a CPU: on a GPU the plain graph runs the fused cuDNN kernel.
-        self.xla = xla and not self.device.upper().startswith("/GPU")
-        self.batch_sizes = padded_batch_sizes(max_batch_size) if self.xla else []
+        self.xla = self.policy.xla
+        self.batch_sizes = self.policy.padded_sizes
         # The concrete function, not the tf.function: skips ~100 us of Python dispatch per call.
         self._compiled = (
             tf.function(
@@ -112,18 +85,18 @@ class ModelRunner:
                 out = self._signature(tf.constant(ids, dtype=tf.int32))
         return np.asarray(out.numpy(), dtype=np.float32).reshape(-1)[:n]
 
-    def warmup(self, batch_sizes: list[int], repeats: int = 2) -> None:
-        """Run each batch shape once or twice so the first real request pays no init cost.
+    def warmup(self) -> None:
+        """Run each batch shape of the policy so the first real request pays no init cost.
 
         Every XLA shape compiles here. Should XLA fail on this machine, the service falls back to
         the plain graph (same outputs, slower) with a warning rather than refusing to start.
         """
         started = time.perf_counter()
-        sizes = sorted({*batch_sizes, *self.batch_sizes})
+        sizes = self.policy.warmup_sizes
         for size in sizes:
             ids = np.zeros((size, self.maxlen), dtype=np.int32)
             ids[:, -1] = 1
-            for _ in range(max(repeats, 1)):
+            for _ in range(max(self.policy.warmup_repeats, 1)):
                 try:
                     self.predict(ids)
                 except tf.errors.OpError as exc:

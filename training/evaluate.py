@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from model_contract.artifact import ArtifactError, load_artifact
+from model_contract.policy import BatchPolicy
 from training.data import DatasetError, load_imdb
 from training.evaluation import format_table
 from training.student import mode_metrics, score_reviews
@@ -37,9 +38,8 @@ def evaluate(model_dir: Path, version: int | None, data: str | None) -> dict[str
     artifact = load_artifact(model_dir, version)
     test = load_imdb(data).test
     policy = artifact.scoring
-    runner = ModelRunner(
-        artifact.path, artifact.tokenizer.config.maxlen, xla=True, max_batch_size=SCORE_BATCH
-    )
+    batching = BatchPolicy(max_batch_size=SCORE_BATCH, warmup_repeats=1)
+    runner = ModelRunner(artifact.path, artifact.tokenizer.config.maxlen, batching)
 
     def predict(ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
         out = [runner.predict(ids[i : i + SCORE_BATCH]) for i in range(0, len(ids), SCORE_BATCH)]

@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.model_selection import train_test_split
 
     from model_contract.artifact import load_artifact
+    from model_contract.policy import BatchPolicy
     from model_contract.runner import ModelRunner
     from training.data import load_imdb
     from training.features import sentence_spans
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     val_texts = [train.texts[i] for i in val_idx]
     val_y = [train.labels[i] for i in val_idx]
     tok, policy = artifact.tokenizer, artifact.scoring
-    runner = ModelRunner(artifact.path, tok.config.maxlen, xla=True, max_batch_size=512)
+    runner = ModelRunner(artifact.path, tok.config.maxlen, BatchPolicy(max_batch_size=512))
 
     def predict(x: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
         return np.concatenate([runner.predict(x[i : i + 512]) for i in range(0, len(x), 512)])

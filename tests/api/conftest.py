@@ -71,8 +71,8 @@ class ControlledRunner:
             raise RuntimeError("simulated model failure")
         return self.inner.predict(ids)
 
-    def warmup(self, batch_sizes: list[int], repeats: int = 2) -> None:
-        self.inner.warmup(batch_sizes, repeats)
+    def warmup(self) -> None:
+        self.inner.warmup()
 
 
 def controlled_app(**overrides: Any) -> tuple[TestClient, ControlledRunner]:
