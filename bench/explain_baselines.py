@@ -43,13 +43,14 @@ def main() -> int:
     settings = Settings(**({"model_dir": args.model_dir} if args.model_dir else {}))
     artifact = load_artifact(settings.resolved_model_dir())
     tok, policy = artifact.tokenizer, artifact.scoring
-    runner = ModelRunner(artifact.path, tok.config.maxlen, xla=True, max_batch_size=64)
-    runner.warmup([1, 64])
+    runner = ModelRunner(artifact.path, tok.config.maxlen, settings.batch_policy)
+    runner.warmup()
+    step = settings.max_batch_size
 
     def run(rows: np.ndarray) -> list[float]:
         out: list[float] = []
-        for i in range(0, len(rows), 64):
-            out += runner.predict(np.ascontiguousarray(rows[i : i + 64])).tolist()
+        for i in range(0, len(rows), step):
+            out += runner.predict(np.ascontiguousarray(rows[i : i + step])).tolist()
         return out
 
     def score(texts: list[str], mode: Mode) -> np.ndarray:

@@ -107,7 +107,7 @@ def main() -> int:
 
 
 def model_only(cases: list[tuple[str, str]], repeats: int = 50) -> list[tuple[float, float]]:
-    """In-process, the service's own runner (XLA, batches of 64): p50 ms of the model calls for
+    """In-process, the service's own runner (its default batch policy: XLA, batches of 64): p50 ms of the model calls for
     one explanation's rows and for /predict's rows of the same review."""
     from app.config import Settings
     from app.explain import plan_explanation
@@ -116,16 +116,15 @@ def model_only(cases: list[tuple[str, str]], repeats: int = 50) -> list[tuple[fl
 
     settings = Settings()
     artifact = load_artifact(settings.resolved_model_dir())
-    runner = ModelRunner(
-        artifact.path, artifact.tokenizer.config.maxlen, xla=True, max_batch_size=64
-    )
-    runner.warmup([1, 64])
+    runner = ModelRunner(artifact.path, artifact.tokenizer.config.maxlen, settings.batch_policy)
+    runner.warmup()
+    step = settings.max_batch_size
     policy, out = artifact.scoring, []
 
     def run(rows: np.ndarray) -> float:
         t0 = time.perf_counter()
-        for i in range(0, len(rows), 64):
-            runner.predict(np.ascontiguousarray(rows[i : i + 64]))
+        for i in range(0, len(rows), step):
+            runner.predict(np.ascontiguousarray(rows[i : i + step]))
         return (time.perf_counter() - t0) * 1000
 
     for scoring, review in cases:
