@@ -3,8 +3,8 @@
 One service (``bench.server``: the serve settings of ``make serve``) and one keep-alive connection;
 the two routes alternate request by request, so drift on this shared machine hits both alike.
 Prints one table row per case: p50/p95 of each route, the ratio of the medians, what an explanation
-cost (model rows, windows, explained words), and - in-process, after the server stopped - the p50 of
-the model calls alone for those rows and for /predict's rows.
+cost (model rows, windows, explained words), and the mean model time per request of each route from
+the server's own ``sentiment_inference_duration_seconds`` (a separate run of each route alone).
 
     .venv/bin/python -m bench.explain_latency [--n 300] [--chars 1700]
 """
@@ -15,6 +15,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import time
 from typing import Any
 
@@ -85,61 +86,40 @@ def main() -> int:
                     times[path].append(elapsed * 1000)
             _, explained = post(conn, "/explain", body)
             p = {k: np.percentile(v, [50, 95]) for k, v in times.items()}
-            rows.append(
-                (f"{scoring}, {len(review.encode()):,} B", p["/predict"], p["/explain"], explained)
-            )
+            n_model = 50 if review is text else 10
+            model = [model_ms_per_request(conn, path, body, n_model) for path in times]
+            label = f"{scoring}, {len(review.encode()):,} B"
+            rows.append((label, p["/predict"], p["/explain"], explained, model))
         conn.close()
-    models = model_only(cases)
     print(f"\nmodel version {version}; load average now {os.getloadavg()[0]:.2f}\n")
     print(
         "| scoring, review | /predict p50 ms | /predict p95 ms | /explain p50 ms | /explain p95 ms "
-        "| ratio of p50s | rows | windows | words explained | model only: /explain rows ms "
-        "| model only: /predict rows ms |"
+        "| ratio of p50s | rows | windows | words explained | model ms/request: /predict "
+        "| model ms/request: /explain |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for (scoring, pred, expl, answer), (m_expl, m_pred) in zip(rows, models, strict=True):
+    for label, pred, expl, answer, (m_pred, m_expl) in rows:
         print(
-            f"| {scoring} | {pred[0]:.2f} | {pred[1]:.2f} | {expl[0]:.2f} | {expl[1]:.2f} | "
+            f"| {label} | {pred[0]:.2f} | {pred[1]:.2f} | {expl[0]:.2f} | {expl[1]:.2f} | "
             f"{expl[0] / pred[0]:.1f}x | {answer['rows']} | {answer['windows']} | "
-            f"{answer['explained_words']} | {m_expl:.2f} | {m_pred:.2f} |"
+            f"{answer['explained_words']} | {m_pred:.2f} | {m_expl:.2f} |"
         )
     return 0
 
 
-def model_only(cases: list[tuple[str, str]], repeats: int = 50) -> list[tuple[float, float]]:
-    """In-process, the service's own runner (its default batch policy: XLA, batches of 64): p50 ms of the model calls for
-    one explanation's rows and for /predict's rows of the same review."""
-    from app.config import Settings
-    from app.explain import plan_explanation
-    from model_contract.artifact import load_artifact
-    from model_contract.runner import ModelRunner
+def model_seconds(conn: http.client.HTTPConnection) -> float:
+    """The server's own total of model-call time (``sentiment_inference_duration_seconds_sum``)."""
+    text = server_get(conn, "/metrics").decode()
+    match = re.search(r"^sentiment_inference_duration_seconds_sum\s+(\S+)$", text, re.MULTILINE)
+    return float(match.group(1)) if match else float("nan")
 
-    settings = Settings()
-    artifact = load_artifact(settings.resolved_model_dir())
-    runner = ModelRunner(artifact.path, artifact.tokenizer.config.maxlen, settings.batch_policy)
-    runner.warmup()
-    step = settings.max_batch_size
-    policy, out = artifact.scoring, []
 
-    def run(rows: np.ndarray) -> float:
-        t0 = time.perf_counter()
-        for i in range(0, len(rows), step):
-            runner.predict(np.ascontiguousarray(rows[i : i + step]))
-        return (time.perf_counter() - t0) * 1000
-
-    for scoring, review in cases:
-        plan = plan_explanation(
-            artifact.tokenizer, policy, review, scoring,  # type: ignore[arg-type]
-            max_windows=policy.max_windows, max_rows=settings.rows_per_request,
-        )  # fmt: skip
-        base = plan.rows[: plan.n_windows]
-        for _ in range(5):
-            run(plan.rows), run(base)
-        pairs = [(run(plan.rows), run(base)) for _ in range(repeats)]
-        out.append(
-            (float(np.median([e for e, _ in pairs])), float(np.median([p for _, p in pairs])))
-        )
-    return out
+def model_ms_per_request(conn: http.client.HTTPConnection, path: str, body: bytes, n: int) -> float:
+    """Mean model time inside the server per request (alone on the server, c=1)."""
+    before = model_seconds(conn)
+    for _ in range(n):
+        post(conn, path, body)
+    return (model_seconds(conn) - before) * 1000 / n
 
 
 def server_get(conn: http.client.HTTPConnection, path: str) -> bytes:
