@@ -207,3 +207,17 @@ def test_scored_windows_are_the_rows_predict_builds_on_real_reviews(
         for w in plan.words:
             assert w.start is not None and w.end is not None
             assert text[w.start : w.end] == w.text
+
+
+def test_fuzz_every_text_splits_like_the_tokenizer(real: tuple[Tokenizer, list[str]]) -> None:
+    """No text makes the explanation's words disagree with the model's ids (that would be a 500)."""
+    tokenizer, texts = real
+    rng = random.Random(11)
+    alphabet = "aAzZ09 '_-<>/brBR\n\t.,!?éÉßẞİıǅǆﬁﬀΣσςДд日本🎬\u0301\u200b\u00a0\ufb01"
+    cases = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60))) for _ in range(3000)]
+    cases += [t[: rng.randint(0, len(t))] + "".join(rng.sample(alphabet, 5)) for t in texts]
+    for text in cases:
+        words = split_words(tokenizer, text)
+        assert [w.id for w in words if w.position is not None] == tokenizer.to_ids(text)[0][1:]
+        for w in words:
+            assert w.start is None or text[w.start : w.end] == w.text
