@@ -98,7 +98,7 @@ def plan_explanation(
     max_rows: int,
     baseline: Baseline = "remove",
 ) -> Plan:
-    """Model rows for one explanation: at most ``max(max_rows, windows)`` rows (see module doc)."""
+    """Model rows for one explanation, at most ``max_rows`` (see the module doc)."""
     cfg = tokenizer.config
     words = split_words(tokenizer, text)
     ids = [cfg.start_id, *(w.id for w in words if w.id is not None)]
@@ -111,7 +111,7 @@ def plan_explanation(
     explained: set[int] = set()
     for p in range(len(ids) - 1, 0, -1):  # words from the end backwards, start token excluded
         if ids[p] == cfg.oov_id:
-            continue  # already unknown to the model: replacing it changes nothing
+            continue  # the model sees only "unknown word" here: reported as "oov", not explained
         windows = [w for w, (s, n) in enumerate(spans) if s <= p < s + n]
         if len(windows) > budget:
             break
