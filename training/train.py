@@ -45,6 +45,7 @@ DEFAULT_WINDOWS = 3  # label-only recipe (--teacher none): windows per review
 DEFAULT_STRIDE = 80  # training windows = serving windows (model_contract.tokenizer.window_starts)
 MAX_WINDOWS = 32  # per review, in training and serving
 DEFAULT_SPANS = 2  # one-line spans cut from each training review
+DEFAULT_TOKEN_DROPOUT = 0.0
 DEFAULT_LABEL_WEIGHT = 0.3  # target = w * review label + (1 - w) * teacher, for review windows
 GOLDEN_REVIEWS = 4  # validation reviews whose ids ship in the artifact as a parity check
 QUICK_REVIEWS = 400  # per split in --quick mode
@@ -104,6 +105,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--stride", type=int, default=DEFAULT_STRIDE, help="window stride (training and serving)"
     )
+    p.add_argument(
+        "--token-dropout",
+        type=float,
+        default=DEFAULT_TOKEN_DROPOUT,
+        help="share of words replaced by the OOV id, fresh each epoch (training/augment.py)",
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=EARLY_STOPPING_PATIENCE,
+        help="epochs without a better validation whole-review accuracy before stopping",
+    )
     p.add_argument("--no-baselines", action="store_true", help="skip random forest and TF-IDF")
     p.add_argument("--rf-trees", type=int, default=baselines.RF_TREES)
     p.add_argument(
@@ -120,6 +133,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         raise ValueError("--windows must be >= 1")
     if not 0.0 <= args.label_weight <= 1.0:
         raise ValueError("--label-weight must be in [0, 1]")
+    if not 0.0 <= args.token_dropout < 1.0:
+        raise ValueError("--token-dropout must be in [0, 1)")
+    if args.patience < 1:
+        raise ValueError("--patience must be >= 1")
     if args.spans < 0:
         raise ValueError("--spans must be >= 0")
     if not 1 <= args.stride <= MAXLEN:
@@ -218,7 +235,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         keras.callbacks.EarlyStopping(
             monitor="val_whole_review_accuracy",
             mode="max",
-            patience=EARLY_STOPPING_PATIENCE,
+            patience=args.patience,
             restore_best_weights=True,
             verbose=1,
         ),
@@ -230,16 +247,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
         )
     fit_started = time.monotonic()
-    history = model.fit(
-        rows.x,
-        rows.y,
-        batch_size=BATCH_SIZE,
-        epochs=args.epochs,
-        validation_data=(x_val, val_y),
-        callbacks=callbacks,
-        shuffle=True,
-        verbose=2,
-    )
+    if args.token_dropout > 0:
+        from training.augment import TokenDropout
+
+        batches = TokenDropout(rows.x, rows.y, BATCH_SIZE, args.token_dropout, SEED)
+        history = model.fit(
+            batches,
+            epochs=args.epochs,
+            validation_data=(x_val, val_y),
+            callbacks=callbacks,
+            verbose=2,
+        )
+    else:
+        history = model.fit(
+            rows.x,
+            rows.y,
+            batch_size=BATCH_SIZE,
+            epochs=args.epochs,
+            validation_data=(x_val, val_y),
+            callbacks=callbacks,
+            shuffle=True,
+            verbose=2,
+        )
     fit_seconds = time.monotonic() - fit_started
     monitored = history.history["val_whole_review_accuracy"]
 
@@ -295,6 +324,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "label_weight": args.label_weight,
                 "spans": args.spans,
                 "stride": args.stride,
+                "token_dropout": args.token_dropout,
+                "patience": args.patience,
                 "windows": args.windows if teacher is None and args.spans == 0 else "all",
                 "stopwords": args.stopwords,
                 "lr_schedule": args.lr_schedule,
