@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from app.config import Settings
 from app.errors import ERROR_RESPONSES
 from app.explain import explain, plan_explanation
-from app.routes import AUTH_DEPENDENCIES, _json
+from app.routes import _json
 from app.schemas import ExplainRequest, ExplainResponse, Label
 from app.service import Runtime, ServiceUnavailable
 
@@ -38,6 +38,7 @@ PAGE_HEADERS = {
 explain_router = APIRouter(tags=["explain"], responses=ERROR_RESPONSES)
 page_router = APIRouter(include_in_schema=False)
 ROUTERS = (explain_router, page_router)  # for the request metrics' route labels
+PROTECTED = frozenset({"/explain"})  # API key (when set) and body pre-screen, as for /predict
 
 
 def _check_limits(body: ExplainRequest, settings: Settings) -> None:
@@ -109,7 +110,7 @@ async def demo_page(request: Request) -> Response:
     return Response(_page(key_required), media_type="text/html", headers=PAGE_HEADERS)
 
 
-def install(app: FastAPI, settings: Settings) -> None:
-    """``POST /explain`` behind the same API key as ``/predict``; the page itself stays open."""
-    app.include_router(explain_router, dependencies=AUTH_DEPENDENCIES if settings.api_key else None)
+def install(app: FastAPI) -> None:
+    """``POST /explain`` and the page. The middleware guards ``PROTECTED`` like ``/predict``."""
+    app.include_router(explain_router)
     app.include_router(page_router)

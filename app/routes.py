@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.errors import ERROR_RESPONSES, error_response
 from app.metrics import CONTENT_TYPE
@@ -26,8 +24,6 @@ from app.schemas import (
 )
 from app.service import Runtime, ServiceUnavailable
 
-_bearer = HTTPBearer(auto_error=False, description="Required only when API_KEY is set.")
-
 
 # The dependencies below are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in
 # the thread pool, i.e. three thread hand-offs per request for code that never blocks
@@ -38,26 +34,11 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 # The predict routes read the runtime from ``request.app.state`` instead of depending on
 # ``get_runtime``: FastAPI re-solves every dependency node per request (~15 % of the event loop's
 # time under load went to solve_dependencies); 7 nodes per predict call are now 4.
-async def require_api_key(request: Request, credentials: Credentials) -> None:
-    """401 unless API_KEY is unset or ``Authorization: Bearer <API_KEY>`` matches."""
-    key = request.app.state.runtime.settings.api_key
-    if key is None:
-        return
-    given = credentials.credentials if credentials else ""
-    if not secrets.compare_digest(given.encode(), key.get_secret_value().encode()):
-        raise HTTPException(
-            status_code=401,
-            detail="missing or invalid API key (Authorization: Bearer <key>)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-
-
 def checked_request(body: PredictRequest, request: Request) -> PredictRequest:
     """Apply the deployment limits (MAX_TEXTS_PER_REQUEST, MAX_TEXT_CHARS) in the 422 format.
 
@@ -102,9 +83,6 @@ def _json(payload: dict[str, Any]) -> Response:
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-# ``create_app`` attaches ``AUTH_DEPENDENCIES`` when API_KEY is set: without a key, no per-request
-# dependency is solved at all (two nodes fewer for FastAPI on the hot path).
-AUTH_DEPENDENCIES = [Depends(require_api_key)]
 predict_router = APIRouter(prefix="/predict", tags=["predict"], responses=ERROR_RESPONSES)
 
 

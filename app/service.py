@@ -104,7 +104,8 @@ class Runtime:
     def _load(self) -> None:
         """Blocking part of start-up (file reads, TF load, warm-up) - run in a thread."""
         model_dir = self.settings.resolved_model_dir()
-        artifact = load_artifact(model_dir, self.settings.model_version)
+        s = self.settings
+        artifact = load_artifact(model_dir, s.model_version, s.model_sha256)
         maxlen = artifact.tokenizer.config.maxlen
         runner = self._runner_factory(artifact.path, maxlen)
         runner.warmup()

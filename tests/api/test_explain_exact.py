@@ -5,6 +5,7 @@ whole-review artifact (what newer versions ship) is explained with the same wind
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.main import create_app
 from model_contract.artifact import Artifact
+from model_contract.manifest import write_manifest
 from tests.api.test_api import NEGATIVE, POSITIVE
 
 REVIEW = (
@@ -46,12 +48,10 @@ def calibrated_client(
     """The committed model with a whole-review, calibrated scoring policy in its artifact."""
     root = tmp_path_factory.mktemp("calibrated")
     version = root / str(artifact.version)
-    version.mkdir()
-    for item in artifact.path.iterdir():
-        if item.name != "preprocessing.json":
-            (version / item.name).symlink_to(item.resolve())
-    pre = json.loads((artifact.path / "preprocessing.json").read_text())
+    shutil.copytree(artifact.path.resolve(), version)  # ~21 MB
+    pre = json.loads((version / "preprocessing.json").read_text())
     (version / "preprocessing.json").write_text(json.dumps({**pre, "scoring": POLICY}))
+    write_manifest(version)  # an edited artifact needs its own manifest
     with TestClient(create_app(Settings(model_dir=root))) as c:
         yield c
 

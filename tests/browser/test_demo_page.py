@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.test_server_process import ROOT, Server, kill_group, run_server
+from tests.api.servers import ROOT, STARTED_GROUPS, Server, kill_group, run_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -61,6 +61,8 @@ def browser(tmp_path: Path) -> Iterator[Any]:
     driver = webdriver.Chrome(options=options, service=service)
     driver.set_page_load_timeout(60)
     process: subprocess.Popen[bytes] | None = service.process
+    if process is not None:  # the session-end check in tests/conftest.py covers it too
+        STARTED_GROUPS.append(process.pid)
     try:
         yield driver
     finally:
@@ -68,7 +70,7 @@ def browser(tmp_path: Path) -> Iterator[Any]:
             driver.quit()
         finally:
             if process is not None:
-                kill_group(process.pid)
+                kill_group(process)
 
 
 def rgba(css: str) -> tuple[float, ...]:
