@@ -20,6 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app import explain_routes
 from app.config import Settings, StartupError, load_settings
 from app.errors import install_error_handlers, prescreen_response
 from app.middleware import RequestMiddleware
@@ -160,12 +161,16 @@ def create_app(
     install_error_handlers(app)
     app.include_router(predict_router)
     app.include_router(ops_router)
+    explain_routes.install(app)  # POST /explain and the demo page at GET /
     # Label values for request metrics: every route path (routers are included, not copied).
     route_paths = {getattr(r, "path", "") for r in app.routes}
     route_paths |= {
-        getattr(r, "path", "") for rt in (predict_router, ops_router) for r in rt.routes
+        getattr(r, "path", "")
+        for rt in (predict_router, ops_router, *explain_routes.ROUTERS)
+        for r in rt.routes
     }
     predict_paths = frozenset(getattr(r, "path", "") for r in predict_router.routes)
+    predict_paths |= explain_routes.PROTECTED  # /explain: same auth and body pre-screen
     install_openapi(app, settings, protected=predict_paths)
     app.add_middleware(
         RequestMiddleware,

@@ -26,6 +26,9 @@ def install_openapi(app: FastAPI, settings: Settings, protected: frozenset[str])
             request = schema.get("components", {}).get("schemas", {}).get("PredictRequest")
             if request is not None:
                 _state_request_rules(request, settings)
+            explain = schema.get("components", {}).get("schemas", {}).get("ExplainRequest")
+            for variant in _string_variants((explain or {}).get("properties", {}).get("text", {})):
+                variant.update(maxLength=settings.max_text_chars, pattern=NOT_BLANK)
             if settings.api_key is not None:
                 _require_bearer(schema, protected)
             app.openapi_schema = schema

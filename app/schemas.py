@@ -149,3 +149,54 @@ class ErrorBody(BaseModel):
     detail: str = Field(description="Human-readable reason.")
     code: str = Field(description="Stable machine-readable code, e.g. 'validation_error'.")
     errors: list[dict[str, object]] | None = Field(None, description="Per-field problems.")
+
+
+# --- POST /explain -------------------------------------------------------------------------
+TokenStatus = Literal["scored", "oov", "stopword", "not_scored", "not_explained"]
+
+
+class ExplainRequest(BaseModel):
+    """One review to explain (same text rules and limits as ``/predict``'s ``text``)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"text": "A moving, beautifully acted film."}]},
+    )
+
+    text: ReviewText = Field(description="One review.")
+    scoring: Mode | None = Field(None, description="As for /predict; unset: the model's default.")
+
+
+class TokenExplanation(BaseModel):
+    text: str = Field(description="The word as written in the review.")
+    start: int | None = Field(description="Character offset of the word in the review.")
+    end: int | None = Field(description="End offset (exclusive); null if offsets are unavailable.")
+    id: int | None = Field(description="Token id the model saw; null for a dropped stopword.")
+    in_vocabulary: bool = Field(description="False for stopwords and out-of-vocabulary words.")
+    status: TokenStatus = Field(
+        description=(
+            "'scored': the model saw it, contribution given; 'oov': seen only as the unknown-word "
+            "id; 'stopword': dropped by the tokenizer; 'not_scored': outside every scored window; "
+            "'not_explained': seen, but beyond this request's row budget."
+        )
+    )
+    contribution: float | None = Field(
+        description=(
+            "P(positive) minus P(positive) without this word: > 0 pushed towards positive, "
+            "< 0 towards negative. Null unless status is 'scored'."
+        )
+    )
+
+
+class ExplainResponse(PredictResponse):
+    scoring: Mode = Field(description="How the review was scored ('whole' or 'last').")
+    method: Literal["occlusion"]
+    baseline: Literal["remove"] = Field(
+        description=(
+            "How a word is occluded: removed from each scored window holding it (the window keeps "
+            "its end; one earlier word slides in)."
+        )
+    )
+    rows: int = Field(ge=1, description="Model rows this explanation cost (windows + variants).")
+    explained_words: int = Field(ge=0, description="Words with a contribution.")
+    tokens: list[TokenExplanation] = Field(description="Every word of the review, in order.")

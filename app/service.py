@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from app.batcher import BatcherClosed, QueueFull
 from app.config import Settings
@@ -155,12 +155,29 @@ class Runtime:
 
     async def score(self, texts: Sequence[str], mode: Mode | None = None) -> list[Scored]:
         """Tokenize, enqueue every row, await the batched results, combine per text (in order)."""
-        server = self.server
-        if server is None:
+        if (server := self.server) is None:
             raise ServiceUnavailable("not_ready", "model is not loaded yet")
         artifact = server.artifact
         mode = mode or self.default_mode
         rows, counts = self._rows(artifact, texts, mode)
+        probs = await self.infer(rows)
+        threshold = self.settings.threshold
+        count = self.metrics.count_prediction
+        combine = artifact.scoring.combine
+        scored = []
+        start = 0
+        for n in counts:
+            p = combine(probs[start : start + n], mode)
+            start += n
+            label: Label = "positive" if p >= threshold else "negative"
+            count(label)
+            scored.append(Scored(probability=p, label=label, windows=n))
+        return scored
+
+    async def infer(self, rows: Sequence[Row]) -> list[float]:
+        """Outputs for ``rows``: one all-or-nothing batcher submit, one deadline (503/504/500)."""
+        if (server := self.server) is None:
+            raise ServiceUnavailable("not_ready", "model is not loaded yet")
         try:
             futures = server.submit(rows)
         except QueueFull as exc:
@@ -193,16 +210,4 @@ class Runtime:
             raise InferenceFailed("model call failed") from exc
         finally:
             timer.cancel()
-        probs: list[float] = [result] if len(futures) == 1 else result
-        threshold = self.settings.threshold
-        count = self.metrics.count_prediction
-        combine = artifact.scoring.combine
-        scored = []
-        start = 0
-        for n in counts:
-            p = combine(probs[start : start + n], mode)
-            start += n
-            label: Label = "positive" if p >= threshold else "negative"
-            count(label)
-            scored.append(Scored(probability=p, label=label, windows=n))
-        return scored
+        return cast(list[float], [result] if len(futures) == 1 else result)

@@ -1,0 +1,118 @@
+"""``POST /explain`` (per-word contributions) and the demo page at ``GET /``.
+
+The explanation logic is ``app.explain``; this module validates, runs the plan's rows through the
+runtime's batcher in one submit and shapes the response. ``install`` adds both to an app.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
+
+from app.config import Settings
+from app.deps import runtime_of
+from app.errors import ERROR_RESPONSES
+from app.explain import explain, plan_explanation
+from app.schemas import ExplainRequest, ExplainResponse, Label
+from app.service import ServiceUnavailable
+
+DEMO_PAGE = Path(__file__).resolve().parent / "static" / "demo.html"
+KEY_FLAG = 'data-key-required="false"'
+# The page is self-contained: nothing may load from anywhere but this service (works offline).
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+        "img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+explain_router = APIRouter(tags=["explain"], responses=ERROR_RESPONSES)
+page_router = APIRouter(include_in_schema=False)
+ROUTERS = (explain_router, page_router)  # for the request metrics' route labels
+PROTECTED = frozenset({"/explain"})  # API key (when set) and body pre-screen, as for /predict
+
+
+def _check_limits(body: ExplainRequest, settings: Settings) -> None:
+    """MAX_TEXT_CHARS, reported exactly like ``/predict`` reports it (422)."""
+    if len(body.text) > settings.max_text_chars:
+        error = {
+            "type": "string_too_long",
+            "loc": ("body", "text"),
+            "msg": f"text longer than {settings.max_text_chars} characters",
+            "input": None,
+        }
+        raise RequestValidationError([error])
+
+
+@explain_router.post("/explain", response_model=ExplainResponse)
+async def explain_text(body: ExplainRequest, request: Request) -> Response:
+    """Label, P(positive) and every word's contribution to it (occlusion, one batcher submit).
+
+    Each word the model read is removed from every scored window that holds it (the window keeps
+    its end); its contribution is P(positive) minus P(positive) without it. All variant rows of all windows go to
+    the batcher at once, counted by its queue limit. Cost: at most ``MAX_ROWS_PER_REQUEST`` rows
+    (default 512); words beyond that budget (counted from the end of the review) are
+    ``not_explained``, words outside the scored windows ``not_scored``.
+    """
+    runtime = runtime_of(request)
+    settings = runtime.settings
+    _check_limits(body, settings)
+    if runtime.server is None:
+        raise ServiceUnavailable("not_ready", "model is not loaded yet")
+    artifact = runtime.server.artifact
+    policy = artifact.scoring
+    mode = body.scoring or runtime.default_mode
+    budget = settings.rows_per_request
+    plan = plan_explanation(
+        artifact.tokenizer, policy, body.text, mode, max_windows=policy.max_windows, max_rows=budget
+    )
+    n_oov = plan.ids.count(plan.oov_id)
+    runtime.metrics.observe_text(len(plan.ids) - 1, n_oov, plan.n_windows)
+    result = explain(plan, await runtime.infer(list(plan.rows)), policy)
+    label: Label = "positive" if result.probability >= settings.threshold else "negative"
+    runtime.metrics.count_prediction(label)
+    # Validated (not constructed): the response model is the one source of the wire format.
+    response = ExplainResponse.model_validate(
+        {
+            "label": label,
+            "probability": result.probability,
+            "windows": result.windows,
+            "model_version": runtime.version,
+            "scoring": mode,
+            "method": "occlusion",
+            "baseline": plan.baseline,
+            "rows": result.rows,
+            "explained_words": result.explained_words,
+            "tokens": [t.__dict__ for t in result.tokens],
+        }
+    )
+    return Response(response.model_dump_json(), media_type="application/json")
+
+
+@cache
+def _page(key_required: bool) -> bytes:
+    html = DEMO_PAGE.read_text(encoding="utf-8")
+    if key_required:
+        html = html.replace(KEY_FLAG, 'data-key-required="true"', 1)
+    return html.encode("utf-8")
+
+
+@page_router.get("/", response_class=HTMLResponse)
+async def demo_page(request: Request) -> Response:
+    """The demo page: type a review, see the label and each word's contribution."""
+    key_required = request.app.state.runtime.settings.api_key is not None
+    return Response(_page(key_required), media_type="text/html", headers=PAGE_HEADERS)
+
+
+def install(app: FastAPI) -> None:
+    """``POST /explain`` and the page. The middleware guards ``PROTECTED`` like ``/predict``."""
+    app.include_router(explain_router)
+    app.include_router(page_router)

@@ -1,0 +1,190 @@
+"""POST /explain and GET / with the real committed model (in-process app, lifespan and batcher).
+
+Agreement with /predict, what the model did not see, the row budget and the queue limit, metrics,
+OpenAPI, auth, and every bad input /predict rejects (same 4xx, never a 500).
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from app.config import Settings
+from app.main import create_app
+from tests.api.conftest import controlled_app, metric_samples, sample
+from tests.api.test_api import BAD_INPUTS, NEGATIVE, POSITIVE, TEXTS
+from tests.api.test_service_behaviour import wait_for_queue_depth
+
+LONG_REVIEW = " ".join(f"{w} great awful film" for w in range(400))  # 1,600 kept words
+
+
+@pytest.mark.parametrize("scoring", [None, "last", "whole"])
+@pytest.mark.parametrize("text", TEXTS)
+def test_explain_agrees_with_predict(client: TestClient, text: str, scoring: str | None) -> None:
+    body: dict[str, Any] = {"text": text} if scoring is None else {"text": text, "scoring": scoring}
+    predicted = client.post("/predict", json=body).json()
+    response = client.post("/explain", json=body)
+    assert response.status_code == 200, response.text
+    explained = response.json()
+    for key in ("label", "model_version", "windows"):
+        assert explained[key] == predicted[key]
+    assert explained["probability"] == pytest.approx(predicted["probability"], abs=1e-6)
+    assert explained["method"] == "occlusion" and explained["baseline"] == "remove"
+    assert explained["scoring"] in ("last", "whole")
+    assert explained["rows"] <= Settings().rows_per_request
+    tokens = explained["tokens"]
+    assert explained["explained_words"] == sum(t["status"] == "scored" for t in tokens)
+    for t in tokens:
+        assert text[t["start"] : t["end"]] == t["text"]
+        assert (t["contribution"] is None) == (t["status"] != "scored")
+        if t["status"] in ("stopword", "oov"):
+            assert not t["in_vocabulary"]
+        elif t["status"] in ("scored", "not_explained"):
+            assert t["in_vocabulary"]
+        if t["contribution"] is not None:
+            assert -1 <= t["contribution"] <= 1
+
+
+def test_explanation_points_the_right_way(client: TestClient) -> None:
+    for text, word, sign in ((POSITIVE, "wonderful", 1), (NEGATIVE, "awful", -1)):
+        tokens = client.post("/explain", json={"text": text}).json()["tokens"]
+        (tok,) = [t for t in tokens if t["text"] == word]
+        assert tok["status"] == "scored" and tok["in_vocabulary"] and tok["id"] > 3
+        assert sign * tok["contribution"] > 0, tok
+        assert {t["text"]: t["status"] for t in tokens}["with" if text == POSITIVE else "a"] == (
+            "stopword"
+        )
+
+
+def test_what_the_model_did_not_see(client: TestClient) -> None:
+    text = "Zyxwvut qqqfoo. " + "The film was great fun and moving. " * 30
+    tokens = client.post("/explain", json={"text": text, "scoring": "last"}).json()["tokens"]
+    statuses = {t["status"] for t in tokens}
+    assert {"stopword", "not_scored", "scored"} <= statuses
+    first = tokens[0]
+    assert (first["text"], first["id"], first["in_vocabulary"]) == ("Zyxwvut", 2, False)
+    assert first["status"] == "not_scored"  # outside the last window
+    unknown = client.post("/explain", json={"text": "great zyxwvut"}).json()["tokens"]
+    assert [t["status"] for t in unknown] == ["scored", "oov"]
+
+
+def test_a_max_length_review_costs_at_most_the_row_budget(client: TestClient) -> None:
+    budget = Settings().rows_per_request
+    text = (LONG_REVIEW * 3)[: Settings().max_text_chars]
+    for scoring in ("whole", "last"):
+        body = client.post("/explain", json={"text": text, "scoring": scoring}).json()
+        assert body["rows"] <= budget
+        statuses = [t["status"] for t in body["tokens"]]
+        if scoring == "whole":
+            assert body["rows"] == budget and "not_explained" in statuses
+            read = [s for s in statuses if s in ("scored", "not_explained")]
+            assert read[-1] == "scored" and read[0] == "not_explained"  # from the end backwards
+        else:
+            assert body["rows"] == body["explained_words"] + 1 <= 80
+
+
+def test_rows_go_through_the_batcher_and_route_is_counted(client: TestClient) -> None:
+    before = metric_samples(client)
+    body = client.post("/explain", json={"text": POSITIVE * 4}).json()
+    after = metric_samples(client)
+
+    def delta(name: str, **labels: str) -> float:
+        return sample(after, name, **labels) - sample(before, name, **labels)
+
+    assert delta("sentiment_requests_total", route="/explain", status="200") == 1
+    assert delta("sentiment_batch_size_sum") == body["rows"]
+    calls = delta("sentiment_batch_size_count")
+    assert math.ceil(body["rows"] / Settings().max_batch_size) <= calls <= body["rows"]
+    assert delta("sentiment_predictions_total", label=body["label"]) == 1
+
+
+def test_row_budget_follows_max_rows_per_request_and_queue_limit_counts_rows() -> None:
+    c, runner = controlled_app(
+        max_batch_size=8, max_queue_size=64, max_texts_per_request=4, max_rows_per_request=40
+    )
+    try:
+        body = c.post("/explain", json={"text": LONG_REVIEW, "scoring": "whole"}).json()
+        assert body["rows"] == 40
+        runner.gate.clear()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first = pool.submit(c.post, "/explain", json={"text": LONG_REVIEW})
+            assert runner.entered.wait(30)
+            wait_for_queue_depth(c, 40 - 8)  # one batch of 8 rows is inside the model call
+            refused = c.post("/explain", json={"text": LONG_REVIEW})  # 32 + 40 > 64 rows
+            assert refused.status_code == 503 and refused.json()["code"] == "queue_full"
+            assert refused.headers["retry-after"] == "1"
+            runner.gate.set()
+            assert first.result(30).status_code == 200
+    finally:
+        runner.gate.set()
+        c.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [pytest.param(k, s, c, id=name) for name, k, s, c in BAD_INPUTS],
+)
+def test_bad_input_is_the_same_4xx_as_predict(
+    client: TestClient, kwargs: dict[str, Any], status: int, code: str
+) -> None:
+    response = client.post("/explain", **kwargs)
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"text": "ok", "scoring": "middle"}, {"text": "ok", "scoring": 1}, {"texts": ["a", "b"]}],
+)
+def test_explain_specific_bad_input(client: TestClient, body: dict[str, Any]) -> None:
+    response = client.post("/explain", json=body)
+    assert response.status_code == 422 and response.json()["code"] == "validation_error"
+
+
+def test_odd_but_valid_text_is_never_a_500(client: TestClient) -> None:
+    for text in [
+        "İstanbul ǅ ﬁlm",
+        "<br/><br/>",
+        "'''",
+        "日本語のレビュー",
+        "\u0000 good",
+        "🎬🍿 great",
+    ]:
+        response = client.post("/explain", json={"text": text})
+        assert response.status_code == 200, (text, response.text)
+    assert client.get("/explain").status_code == 405
+
+
+def test_openapi_documents_explain(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    post = schema["paths"]["/explain"]["post"]
+    assert {"200", "400", "401", "413", "415", "422", "500", "503", "504"} <= set(post["responses"])
+    ref = post["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref.endswith("/ExplainResponse")
+    props = schema["components"]["schemas"]["TokenExplanation"]["properties"]
+    assert {"text", "id", "in_vocabulary", "contribution", "status", "start", "end"} <= set(props)
+    assert "/" not in schema["paths"]  # the page is not part of the API
+
+
+def test_demo_page_is_self_contained(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    html = page.text
+    assert 'data-key-required="false"' in html
+    assert "http://" not in html and "https://" not in html and "//cdn" not in html
+    assert 'fetch("explain"' in html  # relative: works behind a path prefix too
+
+
+def test_api_key_guards_explain_not_the_page() -> None:
+    with TestClient(create_app(Settings(api_key=SecretStr("s3cret")))) as c:
+        assert c.post("/explain", json={"text": "great"}).status_code == 401
+        auth = {"Authorization": "Bearer s3cret"}
+        assert c.post("/explain", json={"text": "great"}, headers=auth).status_code == 200
+        page = c.get("/")
+        assert page.status_code == 200 and 'data-key-required="true"' in page.text

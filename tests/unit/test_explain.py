@@ -1,0 +1,223 @@
+"""Occlusion explanations (``app.explain``) against brute force, without TensorFlow.
+
+A small deterministic "model" (position-weighted word scores through a sigmoid) stands in for the
+LSTM, so every contribution can be recomputed the slow way: edit the *text* (the word replaced by an
+unknown word, or removed), score it exactly as ``/predict`` does, subtract. The real model is used
+in tests/api/test_explain_api.py and the faithfulness test.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.config import Settings
+from app.explain import explain, plan_explanation
+from app.explain_words import split_words
+from model_contract.artifact import load_artifact
+from model_contract.scoring import Mode, Platt, ScoringPolicy
+from model_contract.tokenizer import Tokenizer, TokenizerConfig, pad_sequence
+from training.data import load_imdb
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "aclImdb_sample.tar.gz"
+VOCAB = ["good", "bad", "film", "plot", "great", "awful", "fine", "dull", "not", "acting", "fun"]
+WEIGHTS = {i + 4: w for i, w in enumerate([2.0, -2.5, 0.1, -0.2, 3.0, -3.0, 0.8, -1.2, -0.7, 0.3])}
+CONFIG = TokenizerConfig(num_words=14, maxlen=8, stopwords=("the", "a", "and"))  # "fun" is OOV
+TOKENIZER = Tokenizer(CONFIG, {w: r for r, w in enumerate(VOCAB, start=1)})
+POLICIES = {
+    "calibrated": ScoringPolicy(
+        default_mode="whole",
+        stride=3,
+        max_windows=4,
+        platt={"whole": Platt(1.3, -0.2), "last": Platt(0.9, 0.1)},
+    ),
+    "plain": ScoringPolicy(stride=5, max_windows=32),
+}
+
+
+def fake_model(rows: np.ndarray) -> list[float]:
+    """P(positive) per row: later positions weigh more, as an LSTM's last steps do."""
+    scale = np.arange(1, rows.shape[1] + 1) / rows.shape[1]
+    weights = np.vectorize(lambda i: WEIGHTS.get(int(i), 0.0))(rows)
+    probs: list[float] = (1 / (1 + np.exp(-((weights * scale).sum(axis=1) - 0.3)))).tolist()
+    return probs
+
+
+def served_probability(
+    text: str, policy: ScoringPolicy, mode: Mode, max_windows: int, tokenizer: Tokenizer = TOKENIZER
+) -> float:
+    """What ``Runtime.score`` returns for ``text``."""
+    if mode == "last":
+        rows = tokenizer.encode(text).ids[None, :]
+    else:
+        rows = tokenizer.encode_windows(text, policy.stride, max_windows).rows
+    return policy.combine(fake_model(rows), mode)
+
+
+def random_text(rng: random.Random) -> str:
+    pool = [*VOCAB, "the", "a", "and", "zork", "Good", "AWFUL", "<br />", "it's"]
+    return " ".join(rng.choice(pool) for _ in range(rng.randint(1, 40))) + rng.choice(["", "!"])
+
+
+@pytest.mark.parametrize("policy_name", sorted(POLICIES))
+@pytest.mark.parametrize("mode", ["last", "whole"])
+def test_contributions_equal_brute_force_occlusion(policy_name: str, mode: Mode) -> None:
+    policy, rng = POLICIES[policy_name], random.Random(7)
+    max_windows = 3  # below the policy's own cap: thinned windows, words not scored
+    for _ in range(60):
+        text = random_text(rng)
+        plan = plan_explanation(
+            TOKENIZER, policy, text, mode, max_windows=max_windows, max_rows=10_000, baseline="oov"
+        )
+        result = explain(plan, fake_model(plan.rows), policy)
+        full = served_probability(text, policy, mode, max_windows)
+        assert result.probability == pytest.approx(full, abs=1e-12)
+        for tok in result.tokens:
+            assert tok.start is not None and tok.end is not None
+            assert text[tok.start : tok.end] == tok.text
+            if tok.status != "scored":
+                assert tok.contribution is None
+                continue
+            occluded = text[: tok.start] + "zork" + text[tok.end :]  # zork: an unknown word
+            expected = full - served_probability(occluded, policy, mode, max_windows)
+            assert tok.contribution == pytest.approx(expected, abs=1e-9), (text, tok)
+
+
+def test_statuses_say_what_the_model_did_not_see() -> None:
+    text = "The fun plot and " + "good " * 10 + "awful"
+    plan = plan_explanation(TOKENIZER, ScoringPolicy(), text, "last", max_windows=1, max_rows=99)
+    tokens = explain(plan, fake_model(plan.rows), ScoringPolicy()).tokens
+    by_word = {t.text: t for t in tokens}
+    assert by_word["The"].status == "stopword" and by_word["The"].id is None
+    assert by_word["fun"].status == "not_scored"  # before the last 8 ids
+    assert not by_word["fun"].in_vocabulary and by_word["fun"].id == CONFIG.oov_id
+    assert by_word["awful"].status == "scored" and by_word["awful"].contribution is not None
+    assert by_word["awful"].contribution < 0
+    seen = [t for t in tokens if t.status == "scored"]
+    assert len(seen) == CONFIG.maxlen  # the window holds only words: no start token left
+    short = plan_explanation(
+        TOKENIZER, ScoringPolicy(), "fun good", "last", max_windows=1, max_rows=9
+    )
+    statuses = [t.status for t in explain(short, fake_model(short.rows), ScoringPolicy()).tokens]
+    assert statuses == ["oov", "scored"]
+
+
+@pytest.mark.parametrize("max_rows", [1, 2, 5, 9, 17])
+def test_row_budget_is_a_hard_cap_and_explains_a_suffix(max_rows: int) -> None:
+    policy, rng = POLICIES["calibrated"], random.Random(max_rows)
+    for _ in range(30):
+        text = random_text(rng)
+        plan = plan_explanation(TOKENIZER, policy, text, "whole", max_windows=4, max_rows=max_rows)
+        assert len(plan.rows) <= max_rows
+        result = explain(plan, fake_model(plan.rows), policy)
+        assert result.rows == len(plan.rows)
+        kept = [t for t in result.tokens if t.status in ("scored", "not_explained")]
+        statuses = [t.status for t in kept]
+        # the explained words are the last ones: no "not_explained" after a "scored"
+        assert statuses == sorted(statuses, key=lambda s: s == "scored")
+        assert result.explained_words == statuses.count("scored")
+
+
+POST = Tokenizer(
+    TokenizerConfig(**{**CONFIG.__dict__, "padding": "post", "truncating": "post"}),
+    TOKENIZER.word_index,
+)
+
+
+@pytest.mark.parametrize("tokenizer", [TOKENIZER, POST], ids=["pre", "post"])
+def test_remove_baseline_is_exact_in_last_mode(tokenizer: Tokenizer) -> None:
+    policy, rng = POLICIES["calibrated"], random.Random(3)
+    checked = 0
+    for _ in range(40):
+        text = random_text(rng)
+        plan = plan_explanation(tokenizer, policy, text, "last", max_windows=1, max_rows=99)
+        assert plan.baseline == "remove"  # the default
+        result = explain(plan, fake_model(plan.rows), policy)
+        full = served_probability(text, policy, "last", 1, tokenizer)
+        for tok in result.tokens:
+            if tok.status == "scored":
+                assert tok.start is not None and tok.end is not None
+                removed = text[: tok.start] + text[tok.end :]
+                expected = full - served_probability(removed, policy, "last", 1, tokenizer)
+                assert tok.contribution == pytest.approx(expected, abs=1e-9), (text, tok)
+                checked += 1
+    assert checked > 200
+
+
+def test_words_match_tokenizer_even_when_lowercasing_changes_length() -> None:
+    for text in [
+        "İstanbul good film",
+        "ÉTÉ great",
+        "ﬁne ǅ good <BR/>bad",
+        "good\u0130bad",
+        "x" * 3,
+    ]:
+        words = split_words(TOKENIZER, text)
+        kept = [w.id for w in words if w.position is not None]
+        assert kept == TOKENIZER.to_ids(text)[0][1:]
+        for w in words:
+            assert w.start is None or text[w.start : w.end] == w.text
+
+
+def test_explain_rejects_a_wrong_number_of_outputs() -> None:
+    plan = plan_explanation(
+        TOKENIZER, ScoringPolicy(), "good film", "last", max_windows=1, max_rows=9
+    )
+    with pytest.raises(ValueError, match="outputs"):
+        explain(plan, [0.5], ScoringPolicy())
+
+
+@pytest.fixture(scope="module")
+def real() -> tuple[Tokenizer, list[str]]:
+    artifact = load_artifact(Settings().resolved_model_dir())
+    return artifact.tokenizer, load_imdb(str(SAMPLE)).test.texts
+
+
+@pytest.mark.parametrize("mode", ["last", "whole"])
+def test_scored_windows_are_the_rows_predict_builds_on_real_reviews(
+    real: tuple[Tokenizer, list[str]], mode: Mode
+) -> None:
+    tokenizer, texts = real
+    policy = ScoringPolicy(stride=40, max_windows=6)  # overlapping and thinned windows
+    for text in texts:
+        plan = plan_explanation(tokenizer, policy, text, mode, max_windows=6, max_rows=512)
+        expected = (
+            tokenizer.encode(text).ids[None, :]
+            if mode == "last"
+            else tokenizer.encode_windows(text, policy.stride, 6).rows
+        )
+        np.testing.assert_array_equal(plan.rows[: plan.n_windows], expected)
+        assert len(plan.rows) <= 512
+        variants = plan.rows[plan.n_windows :]  # "remove": the window without the word
+        cfg, ids = tokenizer.config, plan.ids
+        for row, w, p in zip(variants, plan.variant_window, plan.variant_position, strict=True):
+            start = plan.starts[w]
+            end = min(len(ids), start + cfg.maxlen)
+            expected_row = pad_sequence([*ids[max(0, start - 1) : p], *ids[p + 1 : end]], cfg)
+            np.testing.assert_array_equal(row, expected_row)
+        oov = plan_explanation(
+            tokenizer, policy, text, mode, max_windows=6, max_rows=512, baseline="oov"
+        )
+        variants = oov.rows[oov.n_windows :]
+        changed = (variants != oov.rows[oov.variant_window]).sum(axis=1)
+        assert (changed == 1).all()  # "oov": the window with one id replaced
+        for w in plan.words:
+            assert w.start is not None and w.end is not None
+            assert text[w.start : w.end] == w.text
+
+
+def test_fuzz_every_text_splits_like_the_tokenizer(real: tuple[Tokenizer, list[str]]) -> None:
+    """No text makes the explanation's words disagree with the model's ids (that would be a 500)."""
+    tokenizer, texts = real
+    rng = random.Random(11)
+    alphabet = "aAzZ09 '_-<>/brBR\n\t.,!?éÉßẞİıǅǆﬁﬀΣσςДд日本🎬\u0301\u200b\u00a0\ufb01"
+    cases = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60))) for _ in range(3000)]
+    cases += [t[: rng.randint(0, len(t))] + "".join(rng.sample(alphabet, 5)) for t in texts]
+    for text in cases:
+        words = split_words(tokenizer, text)
+        assert [w.id for w in words if w.position is not None] == tokenizer.to_ids(text)[0][1:]
+        for w in words:
+            assert w.start is None or text[w.start : w.end] == w.text
