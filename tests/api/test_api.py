@@ -102,21 +102,39 @@ def test_unknown_words_only_is_valid(client: TestClient, text: str) -> None:
     assert 0.0 <= response.json()["probability"] <= 1.0
 
 
+def reference(artifact: Artifact, direct_model: Any, text: str, mode: str) -> float:
+    """The served probability recomputed by hand: the artifact's windows for ``mode``, the plain
+    SavedModel signature (no XLA, no batcher), then the artifact's combination + calibration."""
+    policy, tokenizer = artifact.scoring, artifact.tokenizer
+    if mode == "last":
+        rows = tokenizer.encode_batch([text])
+    else:
+        rows = tokenizer.encode_windows(text, policy.stride, policy.max_windows).rows
+    return policy.combine(direct_model(rows).tolist(), mode)  # type: ignore[arg-type]
+
+
+LONG_REVIEW = " ".join(TEXTS[:4] * 10)  # several 80-token windows in whole-review mode
+
+
 @pytest.mark.parametrize("route", ["/predict", "/predict/probability"])
+@pytest.mark.parametrize("mode", ["whole", "last"])
 def test_parity_single_with_direct_savedmodel_call(
-    client: TestClient, artifact: Artifact, direct_model: Any, route: str
+    client: TestClient, artifact: Artifact, direct_model: Any, route: str, mode: str
 ) -> None:
-    for text in TEXTS:
-        served = client.post(route, json={"text": text}).json()["probability"]
-        expected = float(direct_model(artifact.tokenizer.encode_batch([text]))[0])
-        assert served == pytest.approx(expected, abs=1e-6)
+    for text in [*TEXTS, LONG_REVIEW]:
+        served = client.post(route, json={"text": text, "scoring": mode}).json()
+        expected = reference(artifact, direct_model, text, mode)
+        assert served["probability"] == pytest.approx(expected, abs=1e-6)
+    assert served["windows"] > 1 if mode == "whole" else served["windows"] == 1
 
 
 def test_parity_batched_with_direct_savedmodel_call(
     client: TestClient, artifact: Artifact, direct_model: Any
 ) -> None:
-    served = client.post("/predict", json={"texts": TEXTS}).json()["predictions"]
-    expected = direct_model(artifact.tokenizer.encode_batch(TEXTS))
+    texts = [*TEXTS, LONG_REVIEW]
+    served = client.post("/predict", json={"texts": texts}).json()["predictions"]
+    mode = artifact.scoring.default_mode  # no "scoring" field: the artifact's default
+    expected = [reference(artifact, direct_model, t, mode) for t in texts]
     np.testing.assert_allclose([p["probability"] for p in served], expected, atol=1e-6, rtol=0)
     threshold = 0.5
     assert [p["label"] for p in served] == [
