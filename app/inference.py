@@ -30,9 +30,12 @@ os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from app.artifact import INPUT_NAME, OUTPUT_NAME, SIGNATURE, ArtifactError  # noqa: E402
+from app.logging_setup import quiet_tensorflow  # noqa: E402
+
+with quiet_tensorflow():  # no C++ start-up chatter unless TF_CPP_MIN_LOG_LEVEL asks for it
+    import tensorflow as tf
 
 logger = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from app.artifact import ArtifactError
 from app.config import Settings
 from app.errors import install_error_handlers
+from app.logging_setup import announce_ready, configure_logging
 from app.middleware import RequestMiddleware
 from app.routes import AUTH_DEPENDENCIES, ops_router, predict_router
 from app.service import RunnerFactory, Runtime
@@ -29,16 +30,6 @@ from app.service import RunnerFactory, Runtime
 logger = logging.getLogger("app")
 
 DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-def configure_logging(level: str) -> None:
-    """One-line logs for the ``app`` logger tree; review text is never logged."""
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        logger.addHandler(handler)
-        logger.propagate = False
-    logger.setLevel(level.upper())
 
 
 def install_drain_handlers(runtime: Runtime) -> Callable[[], None]:
@@ -83,7 +74,7 @@ def create_app(
     settings: Settings | None = None, runner_factory: RunnerFactory | None = None
 ) -> FastAPI:
     settings = settings or Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     runtime = Runtime(settings, runner_factory)
 
     @asynccontextmanager
@@ -93,10 +84,13 @@ def create_app(
         except ArtifactError as exc:
             logger.critical("refusing to start: %s", exc)
             raise
+        device = runtime.runner.device if runtime.runner else "unknown"
+        announcer = asyncio.create_task(announce_ready(runtime.version, device, app.docs_url))
         restore = install_drain_handlers(runtime)
         try:
             yield
         finally:
+            announcer.cancel()
             logger.info("shutting down: draining batcher")
             await runtime.stop()
             restore()
