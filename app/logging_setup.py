@@ -16,13 +16,14 @@ import logging
 import os
 import re
 import signal
+import subprocess
 import sys
-import tempfile
 from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, Literal
+from pathlib import Path
+from typing import IO, Any, Literal
 
 logger = logging.getLogger("app")
 
@@ -43,32 +44,56 @@ def quiet_tensorflow() -> Iterator[None]:
     The level defaults to 2 (errors only); an explicitly set value wins, so
     ``TF_CPP_MIN_LOG_LEVEL=0`` shows everything. TensorFlow applies the level itself from then on,
     but some lines (oneDNN's notice, absl's pre-init warning) are written while its libraries load,
-    before it reads the variable - so during the import stderr is captured at the file-descriptor
-    level and replayed without them. Every other line (errors, Python warnings) is kept.
+    before it reads the variable. So during the import file descriptor 2 feeds a small filter
+    process (``python -m app.logging_setup``) that passes every other line on at once - a fatal
+    message right before an abort included, which an in-process reader could not pass on.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", TF_CPP_MIN_LOG_LEVEL_DEFAULT)
-    try:
-        min_level = int(os.environ["TF_CPP_MIN_LOG_LEVEL"])
-    except ValueError:
-        min_level = 0
+    min_level = _int_or_zero(os.environ["TF_CPP_MIN_LOG_LEVEL"])
     if min_level <= 0:
         yield
         return
     sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            kept = [line for line in captured if _keep_tf_line(line, min_level)]
-            if kept:
-                sys.stderr.buffer.write(b"".join(kept))
-                sys.stderr.flush()
+    stderr = os.dup(2)
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.getenv("PYTHONPATH")])),
+    }
+    try:
+        filt = subprocess.Popen(
+            [sys.executable, "-m", "app.logging_setup", str(min_level)],
+            stdin=subprocess.PIPE, stdout=stderr, env=env,
+        )  # fmt: skip
+    except OSError:  # no interpreter to spawn: unfiltered rather than no import
+        os.close(stderr)
+        yield
+        return
+    assert filt.stdin is not None
+    os.dup2(filt.stdin.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(stderr, 2)
+        os.close(stderr)
+        filt.stdin.close()  # the filter reads to the end, then exits
+        # (a child process started meanwhile may still hold the pipe: then leave the filter be)
+        with suppress(subprocess.TimeoutExpired):
+            filt.wait(timeout=10)
+
+
+def _int_or_zero(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return 0
+
+
+def _filter_stream(src: IO[bytes], dst_fd: int, min_level: int) -> None:
+    for line in src:
+        if _keep_tf_line(line, min_level):
+            os.write(dst_fd, line)
 
 
 # absl's line prefix, e.g. "I0000 00:00:1796015692.802463   11778 port.cc:153] "
@@ -200,3 +225,7 @@ def announce_ready(version: str, device: str, docs_path: str | None) -> Coroutin
         logger.info("serving model version %s on %s%s%s", version, device, where, docs)
 
     return announce()
+
+
+if __name__ == "__main__":  # the stderr filter process of quiet_tensorflow()
+    _filter_stream(sys.stdin.buffer, sys.stdout.fileno(), _int_or_zero(sys.argv[1]))

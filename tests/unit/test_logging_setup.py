@@ -6,7 +6,9 @@ import io
 import json
 import logging
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,7 @@ from app.logging_setup import (
     request_id_var,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 ONEDNN = (
     b"I0000 00:00:1796015692.802463   11778 port.cc:153] oneDNN custom operations are on. You may "
     b"see slightly different numerical results.\n"
@@ -28,12 +31,21 @@ PREINIT = (
 )
 WARN = b"W0000 00:00:1796015692.9   11778 cuda_executor.cc:1] could not open file\n"
 ERROR = b"E0000 00:00:1796015693.1   11778 cuda_dnn.cc:8579] Unable to register cuDNN factory\n"
+FATAL = b"F0000 00:00:1796015693.2   11778 cpu_feature_guard.cc:9] The TensorFlow library was...\n"
 PYTHON_WARNING = b"/x/keras/src/export.py:12: UserWarning: something\n"
 
 
 @pytest.mark.parametrize(
     ("line", "kept_from_level"),
-    [(ONEDNN, 0), (PREINIT, 0), (WARN, 1), (ERROR, 2), (PYTHON_WARNING, 3), (b"plain\n", 3)],
+    [
+        (ONEDNN, 0),
+        (PREINIT, 0),
+        (WARN, 1),
+        (ERROR, 2),
+        (FATAL, 3),
+        (PYTHON_WARNING, 3),
+        (b"x\n", 3),
+    ],
 )
 def test_tf_lines_below_the_level_are_dropped(line: bytes, kept_from_level: int) -> None:
     # kept at every level <= kept_from_level, dropped above it; non-TF lines always kept
@@ -78,6 +90,23 @@ def test_quiet_tensorflow_replays_what_it_keeps_when_the_import_fails(
     with pytest.raises(ImportError):
         failing_import()
     assert capfd.readouterr().err.encode() == ERROR
+
+
+def test_a_fatal_line_before_an_abort_still_gets_through(tmp_path: Path) -> None:
+    # As TensorFlow does on a CPU without the instructions it was built for: LOG(FATAL), abort().
+    code = (
+        "import os\n"
+        "from app.logging_setup import quiet_tensorflow\n"
+        "with quiet_tensorflow():\n"
+        f"    os.write(2, {ONEDNN + FATAL!r})\n"
+        "    os.abort()\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert result.stderr == FATAL
 
 
 def _record(msg: str, *args: object, exc: bool = False) -> logging.LogRecord:
