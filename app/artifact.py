@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.scoring import ScoringPolicy
 from app.tokenizer import TOKENIZER_VERSION, Tokenizer, TokenizerConfig, word_index_sha256
 
 SIGNATURE = "serving_default"
@@ -51,6 +52,7 @@ class Artifact:
     tokenizer: Tokenizer
     preprocessing: dict[str, Any]
     metrics: dict[str, Any]
+    scoring: ScoringPolicy
 
     @property
     def test_accuracy(self) -> float | None:
@@ -109,6 +111,10 @@ def load_artifact(model_dir: Path, version: int | None = None) -> Artifact:
         raise ArtifactError(f"{path}: word_index.json does not match its recorded sha256")
     tokenizer = Tokenizer(config, word_index)
     _check_golden(path, tokenizer, pre.get("golden"))
+    try:
+        scoring = ScoringPolicy.from_dict(pre.get("scoring"))
+    except (TypeError, ValueError) as exc:
+        raise ArtifactError(f"{path}: invalid 'scoring' section in {PREPROCESSING_FILE}: {exc}")
     metrics_path = path / METRICS_FILE
     metrics = _read_json(metrics_path) if metrics_path.exists() else {}
     return Artifact(
@@ -117,6 +123,7 @@ def load_artifact(model_dir: Path, version: int | None = None) -> Artifact:
         tokenizer=tokenizer,
         preprocessing=pre,
         metrics=metrics,
+        scoring=scoring,
     )
 
 

@@ -17,6 +17,9 @@ DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+DEFAULT_ROWS_PER_REQUEST = 512
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
 
@@ -41,7 +44,16 @@ class Settings(BaseSettings):
         ),
     )
     max_queue_size: int = Field(
-        default=1024, ge=1, description="Texts waiting for the model, at most."
+        default=1024, ge=1, description="Model rows (80-token windows) waiting, at most."
+    )
+    max_rows_per_request: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Model rows one request may cost (unset: min(512, MAX_QUEUE_SIZE)). Whole-review "
+            "scoring gives each text up to the artifact's max_windows rows (32); a request of "
+            "many long texts gets fewer windows per text (evenly thinned) to stay within it."
+        ),
     )
     max_texts_per_request: int = Field(
         default=64, ge=1, description="Texts in one request, at most."
@@ -83,6 +95,12 @@ class Settings(BaseSettings):
         if self.max_queue_size < self.max_texts_per_request:
             # Otherwise a maximal request could never fit in the queue and would always get 503.
             raise ValueError("MAX_QUEUE_SIZE must be >= MAX_TEXTS_PER_REQUEST")
+        rows = self.max_rows_per_request
+        if rows is not None and not self.max_texts_per_request <= rows <= self.max_queue_size:
+            raise ValueError(
+                "need MAX_TEXTS_PER_REQUEST <= MAX_ROWS_PER_REQUEST <= MAX_QUEUE_SIZE "
+                "(one row per text at least; a maximal request must fit in the queue)"
+            )
         return self
 
     def resolved_model_dir(self) -> Path:
@@ -91,6 +109,13 @@ class Settings(BaseSettings):
             return self.model_dir
         candidate = _REPO_ROOT / self.model_dir
         return candidate if candidate.exists() else self.model_dir
+
+    @property
+    def rows_per_request(self) -> int:
+        """The row budget of one request (see ``max_rows_per_request``)."""
+        if self.max_rows_per_request is not None:
+            return self.max_rows_per_request
+        return max(self.max_texts_per_request, min(DEFAULT_ROWS_PER_REQUEST, self.max_queue_size))
 
     @property
     def max_batch_delay_s(self) -> float:

@@ -28,6 +28,7 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 TOKEN_BUCKETS = (0, 10, 20, 40, 80, 120, 160, 240, 320, 480, 640, 1000, 2000)
+WINDOW_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 RATIO_BUCKETS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
 
 
@@ -54,18 +55,18 @@ class ServiceMetrics(BatchHooks):
             buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self.batch_size = Histogram(
-            "sentiment_batch_size", "Texts per model call.", buckets=BATCH_BUCKETS, registry=r
+            "sentiment_batch_size", "Model rows (80-token windows) per model call.", buckets=BATCH_BUCKETS, registry=r
         )
         self.inference_duration = Histogram(
             "sentiment_inference_duration_seconds", "Seconds per model call (whole batch).",
             buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self.queue_wait = Histogram(
-            "sentiment_queue_wait_seconds", "Seconds a text waited in the batch queue.",
+            "sentiment_queue_wait_seconds", "Seconds a model row waited in the batch queue.",
             buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self.queue_depth = Gauge(
-            "sentiment_queue_depth", "Texts waiting in the batch queue.",
+            "sentiment_queue_depth", "Model rows waiting in the batch queue.",
             multiprocess_mode="livesum", registry=r,
         )  # fmt: skip
         self.predictions = Counter(
@@ -81,6 +82,10 @@ class ServiceMetrics(BatchHooks):
         self.oov_ratio = Histogram(
             "sentiment_oov_ratio", "Share of a review's tokens outside the vocabulary.",
             buckets=RATIO_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.windows = Histogram(
+            "sentiment_windows_per_text", "Model rows (80-token windows) scored per text.",
+            buckets=WINDOW_BUCKETS, registry=r,
         )  # fmt: skip
         self.model_info = Gauge(
             "sentiment_model_info", "Served model version and device (value 1).",
@@ -129,8 +134,9 @@ class ServiceMetrics(BatchHooks):
         duration.observe(seconds)
 
     # --- per-text statistics -------------------------------------------------------------
-    def observe_text(self, n_tokens: int, n_oov: int) -> None:
+    def observe_text(self, n_tokens: int, n_oov: int, n_windows: int = 1) -> None:
         self.review_tokens.observe(n_tokens)
+        self.windows.observe(n_windows)
         self.oov_ratio.observe(n_oov / n_tokens if n_tokens else 0.0)
 
     def close(self) -> None:

@@ -112,13 +112,16 @@ predict_router = APIRouter(prefix="/predict", tags=["predict"], responses=ERROR_
 async def predict(body: PredictRequest, request: Request) -> Response:
     """Label and P(positive) for one review (``text``) or several (``texts``, input order)."""
     runtime: Runtime = request.app.state.runtime
-    scored = await runtime.score(checked_request(body, request).items)
+    scored = await runtime.score(checked_request(body, request).items, body.scoring)
     v = runtime.version
     if body.is_batch:
-        preds = [{"label": s.label, "probability": s.probability} for s in scored]
+        preds = [
+            {"label": s.label, "probability": s.probability, "windows": s.windows} for s in scored
+        ]
         return _json({"predictions": preds, "model_version": v})
+    s = scored[0]
     return _json(
-        {"label": scored[0].label, "probability": scored[0].probability, "model_version": v}
+        {"label": s.label, "probability": s.probability, "windows": s.windows, "model_version": v}
     )
 
 
@@ -126,23 +129,26 @@ async def predict(body: PredictRequest, request: Request) -> Response:
 async def predict_probability(body: PredictRequest, request: Request) -> Response:
     """Only P(positive)."""
     runtime: Runtime = request.app.state.runtime
-    scored = await runtime.score(checked_request(body, request).items)
+    scored = await runtime.score(checked_request(body, request).items, body.scoring)
     v = runtime.version
     if body.is_batch:
-        preds = [{"probability": s.probability} for s in scored]
+        preds = [{"probability": s.probability, "windows": s.windows} for s in scored]
         return _json({"predictions": preds, "model_version": v})
-    return _json({"probability": scored[0].probability, "model_version": v})
+    s = scored[0]
+    return _json({"probability": s.probability, "windows": s.windows, "model_version": v})
 
 
 @predict_router.post("/label", response_model=LabelResponse | LabelBatchResponse)
 async def predict_label(body: PredictRequest, request: Request) -> Response:
     """Only the label (P(positive) >= THRESHOLD -> positive)."""
     runtime: Runtime = request.app.state.runtime
-    scored = await runtime.score(checked_request(body, request).items)
+    scored = await runtime.score(checked_request(body, request).items, body.scoring)
     v = runtime.version
     if body.is_batch:
-        return _json({"predictions": [{"label": s.label} for s in scored], "model_version": v})
-    return _json({"label": scored[0].label, "model_version": v})
+        preds = [{"label": s.label, "windows": s.windows} for s in scored]
+        return _json({"predictions": preds, "model_version": v})
+    s = scored[0]
+    return _json({"label": s.label, "windows": s.windows, "model_version": v})
 
 
 ops_router = APIRouter(tags=["ops"])
@@ -196,4 +202,8 @@ async def model_info(runtime: RuntimeDep) -> ModelInfo:
         tokenizer_fingerprint=str(artifact.preprocessing.get("fingerprint", "")),
         max_batch_size=s.max_batch_size,
         max_batch_delay_ms=s.max_batch_delay_ms,
+        default_scoring=artifact.scoring.default_mode,
+        window_stride=artifact.scoring.stride,
+        max_windows=artifact.scoring.max_windows,
+        calibrated=bool(artifact.scoring.platt),
     )

@@ -12,6 +12,8 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
+from app.scoring import Mode
+
 Label = Literal["positive", "negative"]
 
 
@@ -40,6 +42,14 @@ class PredictRequest(BaseModel):
 
     text: ReviewText | None = Field(None, description="One review.")
     texts: list[ReviewText] | None = Field(None, min_length=1, description="Several reviews.")
+    scoring: Mode | None = Field(
+        None,
+        description=(
+            "'whole': every 80-token window of the review is scored and the windows' log-odds "
+            "averaged (then calibrated); 'last': only the last 80 kept tokens, the seed "
+            "tutorial's input. Unset: the model's default (GET /model -> default_scoring)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
@@ -59,6 +69,7 @@ class PredictRequest(BaseModel):
 class Prediction(BaseModel):
     label: Label
     probability: float = Field(ge=0, le=1, description="P(positive).")
+    windows: int = Field(ge=1, description="80-token windows (model rows) scored for this text.")
 
 
 class PredictResponse(Prediction):
@@ -72,6 +83,7 @@ class PredictBatchResponse(BaseModel):
 
 class ProbabilityOnly(BaseModel):
     probability: float = Field(ge=0, le=1, description="P(positive).")
+    windows: int = Field(ge=1, description="80-token windows (model rows) scored for this text.")
 
 
 class ProbabilityResponse(ProbabilityOnly):
@@ -85,6 +97,7 @@ class ProbabilityBatchResponse(BaseModel):
 
 class LabelOnly(BaseModel):
     label: Label
+    windows: int = Field(ge=1, description="80-token windows (model rows) scored for this text.")
 
 
 class LabelResponse(LabelOnly):
@@ -109,6 +122,10 @@ class ModelInfo(BaseModel):
     tokenizer_fingerprint: str
     max_batch_size: int
     max_batch_delay_ms: float
+    default_scoring: Mode
+    window_stride: int
+    max_windows: int
+    calibrated: bool = Field(description="A validation-fitted Platt scaling is applied.")
 
 
 class Health(BaseModel):

@@ -7,7 +7,8 @@ section (versions 1 and 2) get the seed's behaviour: the last window only, uncal
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -49,11 +50,23 @@ class ScoringPolicy:
         if self.stride < 1 or self.max_windows < 1:
             raise ValueError("stride and max_windows must be >= 1")
 
-    def combine(self, window_probs: npt.ArrayLike, mode: Mode) -> float:
-        """One calibrated P(positive) from a review's window outputs (mean logit, then Platt)."""
-        z = float(np.mean(logit(window_probs)))
-        cal = self.platt.get(mode, Platt())
-        return float(sigmoid(cal.a * z + cal.b))
+    def combine(self, window_probs: Sequence[float], mode: Mode) -> float:
+        """One calibrated P(positive) from a review's window outputs (mean logit, then Platt).
+
+        Plain floats and ``math``: this runs once per text on the event loop, where numpy's
+        per-call overhead on 1-3 values would cost more than the arithmetic.
+        """
+        cal = self.platt.get(mode)
+        if cal is None and len(window_probs) == 1:
+            return float(window_probs[0])  # uncalibrated single row: the model's own output
+        z = 0.0
+        for p in window_probs:
+            q = min(max(float(p), _EPS), 1 - _EPS)
+            z += math.log(q / (1 - q))
+        z /= len(window_probs)
+        if cal is not None:
+            z = cal.a * z + cal.b
+        return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

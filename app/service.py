@@ -20,6 +20,7 @@ from app.artifact import Artifact, load_artifact
 from app.batcher import Batcher, BatcherClosed, QueueFull
 from app.config import Settings
 from app.metrics import ServiceMetrics
+from app.scoring import Mode
 from app.schemas import Label
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class InferenceFailed(Exception):
 class Scored:
     probability: float
     label: Label
+    windows: int  # model rows this text cost
 
 
 class Runtime:
@@ -159,17 +161,36 @@ class Runtime:
         probs: list[float] = self.runner.predict(np.stack(rows)).tolist()
         return probs
 
-    async def score(self, texts: Sequence[str]) -> list[Scored]:
-        """Tokenize, enqueue, await the batched results (in input order)."""
+    def _rows(self, artifact: Artifact, texts: Sequence[str], mode: Mode) -> tuple[list[Row], list[int]]:
+        """Model rows for each text (its windows in whole-review mode) and how many per text."""
+        tokenizer, observe_text = artifact.tokenizer, self.metrics.observe_text
+        rows: list[Row] = []
+        counts: list[int] = []
+        if mode == "last":
+            for text in texts:
+                encoded = tokenizer.encode(text)
+                observe_text(encoded.n_tokens, encoded.n_oov, 1)
+                rows.append(encoded.ids)
+            return rows, [1] * len(texts)
+        policy = artifact.scoring
+        # Windows per text shrink (evenly thinned) when many long texts share one request, so a
+        # request never costs more than MAX_ROWS_PER_REQUEST rows of the bounded queue.
+        per_text = min(policy.max_windows, max(1, self.settings.rows_per_request // len(texts)))
+        for text in texts:
+            windows = tokenizer.encode_windows(text, policy.stride, per_text)
+            n = len(windows.rows)
+            observe_text(windows.n_tokens, windows.n_oov, n)
+            rows.extend(windows.rows)
+            counts.append(n)
+        return rows, counts
+
+    async def score(self, texts: Sequence[str], mode: Mode | None = None) -> list[Scored]:
+        """Tokenize, enqueue every row, await the batched results, combine per text (in order)."""
         batcher, artifact = self.batcher, self.artifact
         if batcher is None or artifact is None or not self.warmed_up:
             raise ServiceUnavailable("not_ready", "model is not loaded yet")
-        encode, observe_text = artifact.tokenizer.encode, self.metrics.observe_text
-        rows: list[Row] = []
-        for text in texts:
-            encoded = encode(text)
-            observe_text(encoded.n_tokens, encoded.n_oov)
-            rows.append(encoded.ids)
+        mode = mode or artifact.scoring.default_mode
+        rows, counts = self._rows(artifact, texts, mode)
         try:
             futures = batcher.submit_many(rows)
         except QueueFull as exc:
@@ -205,9 +226,13 @@ class Runtime:
         probs: list[float] = [result] if len(futures) == 1 else result
         threshold = self.settings.threshold
         count = self.metrics.count_prediction
+        combine = artifact.scoring.combine
         scored = []
-        for p in probs:
+        start = 0
+        for n in counts:
+            p = combine(probs[start : start + n], mode)
+            start += n
             label: Label = "positive" if p >= threshold else "negative"
             count(label)
-            scored.append(Scored(probability=float(p), label=label))
+            scored.append(Scored(probability=p, label=label, windows=n))
         return scored

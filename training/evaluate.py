@@ -3,8 +3,9 @@
     python -m training.evaluate --data ../shared/data/aclImdb_v1_labeled.tar.gz
     python -m training.evaluate --model-dir model_artifacts/imdb_lstm --version 1 --json out.json
 
-Scores through the exported SavedModel signature and the artifact's own tokenizer files — exactly the
-path the service takes — so it also proves the artifact is self-contained.
+Scores through the service's own ``ModelRunner`` (the SavedModel signature, XLA-compiled on a CPU),
+the artifact's tokenizer files and its scoring policy (windows, combination, calibration) - the path
+the service takes - so it also proves the artifact is self-contained.
 """
 
 from __future__ import annotations
@@ -18,32 +19,38 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.artifact import INPUT_NAME, OUTPUT_NAME, SIGNATURE, ArtifactError, load_artifact
+from app.artifact import ArtifactError, load_artifact
 from training.data import DatasetError, load_imdb
-from training.evaluation import classification_metrics, format_table
+from training.evaluation import format_table
+from training.student import mode_metrics, score_reviews
 
 DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
 SCORE_BATCH = 512
 
 
-def score(artifact_path: Path, token_ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
-    """P(positive) for each row, through the SavedModel's serving signature."""
-    import tensorflow as tf
-
-    loaded = tf.saved_model.load(str(artifact_path))
-    serve = loaded.signatures[SIGNATURE]
-    out = [
-        serve(**{INPUT_NAME: tf.constant(token_ids[i : i + SCORE_BATCH])})[OUTPUT_NAME].numpy()
-        for i in range(0, len(token_ids), SCORE_BATCH)
-    ]
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
-
-
 def evaluate(model_dir: Path, version: int | None, data: str | None) -> dict[str, Any]:
+    """Both scoring modes on the test set, calibrated as the artifact says; ``test`` = default."""
+    from app.inference import ModelRunner  # the service's runner: same graph, same XLA shapes
+
     artifact = load_artifact(model_dir, version)
     test = load_imdb(data).test
-    prob = score(artifact.path, artifact.tokenizer.encode_batch(test.texts))
-    return {"version": artifact.version, "test": classification_metrics(test.labels, prob)}
+    policy = artifact.scoring
+    runner = ModelRunner(
+        artifact.path, artifact.tokenizer.config.maxlen, xla=True, max_batch_size=SCORE_BATCH
+    )
+
+    def predict(ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
+        out = [runner.predict(ids[i : i + SCORE_BATCH]) for i in range(0, len(ids), SCORE_BATCH)]
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+    scores = score_reviews(predict, artifact.tokenizer, test.texts, policy.stride, policy.max_windows)
+    modes = mode_metrics(scores, test.labels, policy)
+    return {
+        "version": artifact.version,
+        "default_scoring": policy.default_mode,
+        "test": modes[policy.default_mode],
+        "test_modes": modes,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     artifact_metrics = load_artifact(args.model_dir, result["version"]).metrics
-    rows = {f"LSTM v{result['version']} (re-scored)": result["test"]}
+    rows = {
+        f"LSTM v{result['version']} ({mode}, re-scored)": result["test_modes"][mode]
+        for mode in ("whole", "last")
+    }
     rows |= artifact_metrics.get("baselines", {})
     print(format_table(rows))
     cm = result["test"]["confusion_matrix"]

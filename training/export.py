@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,12 @@ def write_artifact(
     golden_texts: list[str],
     metrics: dict[str, Any],
     overwrite: bool = False,
+    extras: Callable[[Path], None] | None = None,
 ) -> Path:
+    """Write everything into a hidden staging folder, then rename it to ``<version>``.
+
+    ``extras(staging)`` may add files (e.g. the reliability diagram) before the rename.
+    """
     path = model_dir / str(version)
     if path.exists():
         if not overwrite:
@@ -92,5 +98,7 @@ def write_artifact(
     (staging / PREPROCESSING_FILE).write_text(json.dumps(record, indent=2) + "\n")
     (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
     (staging / MODEL_CARD_FILE).write_text(render_model_card(version, config, metrics))
+    if extras is not None:
+        extras(staging)
     staging.rename(path)  # a half-written artifact is never visible under its version number
     return path

@@ -27,6 +27,7 @@ from training.evaluation import classification_metrics, format_table, library_ve
 from training.export import check_equivalence, next_version, write_artifact
 from training.calibration import reliability_diagram
 from training.features import last_window, windows
+from training.model_card import RELIABILITY_FILE
 from training.student import TrainingRows, fit_policy, mode_metrics, score_reviews, training_rows
 from training.teacher import fit_teacher
 
@@ -110,7 +111,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"smoke run: {QUICK_REVIEWS} reviews per split, 1 epoch, 10-tree forest",
     )
     p.add_argument("--report", type=Path, help="also write the metrics JSON here")
-    p.add_argument("--reliability", type=Path, help="write a reliability diagram (PNG) here")
     args = p.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else list(argv)
     if args.epochs < 1:
@@ -311,17 +311,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "versions": library_versions(),
     }
-    if args.reliability:
-        reliability_diagram(
-            {
-                "uncalibrated": (sigmoid(getattr(test_scores, policy.default_mode)), test_y),
-                "calibrated": (
-                    [policy.combine([sigmoid(z)], policy.default_mode) for z in getattr(test_scores, policy.default_mode)],
-                    test_y,
-                ),
-            },
-            args.reliability,
-        )
+    default_z = getattr(test_scores, policy.default_mode)
+    calibrated = [policy.combine([float(sigmoid(z))], policy.default_mode) for z in default_z]
+    curves = {"uncalibrated": (sigmoid(default_z), test_y), "calibrated": (calibrated, test_y)}
+
+    def add_reliability_diagram(folder: Path) -> None:
+        reliability_diagram(curves, folder / RELIABILITY_FILE)
+
     version = args.version or next_version(args.model_dir)
     path = write_artifact(
         model_dir=args.model_dir,
@@ -331,6 +327,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         golden_texts=val_texts[:GOLDEN_REVIEWS],
         metrics=metrics,
         overwrite=args.overwrite,
+        extras=add_reliability_diagram,
     )
     log(f"exported {path}")
     print(format_table({"LSTM": test_metrics} | baseline_metrics))

@@ -58,7 +58,8 @@ def test_docs_and_openapi(client: TestClient) -> None:
 
 def test_predict_single(client: TestClient, artifact: Artifact) -> None:
     body = client.post("/predict", json={"text": POSITIVE}).json()
-    assert set(body) == {"label", "probability", "model_version"}
+    assert set(body) == {"label", "probability", "windows", "model_version"}
+    assert body["windows"] == 1  # a one-sentence review is one window
     assert body["model_version"] == str(artifact.version)
     assert 0.0 <= body["probability"] <= 1.0
     assert body["label"] == ("positive" if body["probability"] >= 0.5 else "negative")
@@ -78,12 +79,12 @@ def test_probability_and_label_routes(client: TestClient) -> None:
     full = client.post("/predict", json={"text": NEGATIVE}).json()
     prob = client.post("/predict/probability", json={"text": NEGATIVE}).json()
     label = client.post("/predict/label", json={"text": NEGATIVE}).json()
-    assert prob == {"probability": full["probability"], "model_version": full["model_version"]}
-    assert label == {"label": full["label"], "model_version": full["model_version"]}
+    assert prob == {"probability": full["probability"], "windows": 1, "model_version": full["model_version"]}
+    assert label == {"label": full["label"], "windows": 1, "model_version": full["model_version"]}
     probs = client.post("/predict/probability", json={"texts": [NEGATIVE, POSITIVE]}).json()
     labels = client.post("/predict/label", json={"texts": [NEGATIVE, POSITIVE]}).json()
-    assert [set(p) for p in probs["predictions"]] == [{"probability"}] * 2
-    assert [set(p) for p in labels["predictions"]] == [{"label"}] * 2
+    assert [set(p) for p in probs["predictions"]] == [{"probability", "windows"}] * 2
+    assert [set(p) for p in labels["predictions"]] == [{"label", "windows"}] * 2
     assert probs["predictions"][0]["probability"] == pytest.approx(full["probability"], abs=1e-6)
     assert labels["predictions"][0]["label"] == full["label"]
 

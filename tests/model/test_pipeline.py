@@ -31,9 +31,15 @@ def test_quick_mode_data_to_prediction(tmp_path: Path, sample: Dataset) -> None:
     assert set(metrics["baselines"]) == {
         "random forest (padded ids, seed baseline)",
         "TF-IDF + logistic regression (full text)",
+        "NB-LR teacher (student's ids, full text)",
     }
     assert metrics["test"]["n"] == len(sample.test.texts)
     assert "Known limits" in (artifact.path / "MODEL_CARD.md").read_text()
+    # Whole-review scoring and its calibration ship in the artifact and are read back.
+    assert artifact.scoring.default_mode in ("whole", "last")
+    assert set(artifact.scoring.platt) == {"whole", "last"}
+    assert metrics["test_modes"]["whole"]["n"] == len(sample.test.texts)
+    assert (artifact.path / "reliability.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # Each weight is stored once (the embedding matrix is the artifact's bulk).
     num_words = artifact.tokenizer.config.num_words
@@ -87,6 +93,17 @@ def test_exported_twin_equals_trained_model(tmp_path: Path, sample: Dataset) -> 
     assert np.std(trained) > 1e-3  # the comparison is not between two constant outputs
 
 
-@pytest.mark.parametrize("argv", [["--windows", "0"], ["--rf-trees", "0"], ["--version", "0"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--windows", "0"],
+        ["--rf-trees", "0"],
+        ["--version", "0"],
+        ["--label-weight", "1.5"],
+        ["--spans", "-1"],
+        ["--stride", "0"],
+        ["--stride", "81"],
+    ],
+)
 def test_bad_arguments(argv: list[str]) -> None:
     assert train.main(argv) == 2
