@@ -41,6 +41,7 @@ RUN set -eu; \
     useradd --uid 10001 --user-group --home-dir /tmp --no-create-home --shell /usr/sbin/nologin app
 
 # Application code and the committed model artifact (read-only for the service user).
+COPY model_contract/ model_contract/
 COPY app/ app/
 COPY model_artifacts/ model_artifacts/
 

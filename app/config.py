@@ -12,6 +12,8 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from model_contract.policy import BatchPolicy
+
 DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
 # The repository root: app/ lives directly below it.
 _REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +69,13 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(
         default=10.0, gt=0, description="Per-request deadline (504 after)."
     )
+    scoring: Literal["whole", "last"] | None = Field(
+        default=None,
+        description=(
+            "Scoring mode for requests that do not name one: 'whole' (every 80-token window) or "
+            "'last' (the seed's last 80 tokens). Unset: the artifact's validated default."
+        ),
+    )
     threshold: float = Field(
         default=0.5, ge=0, le=1, description="P(positive) >= threshold -> positive."
     )
@@ -116,6 +125,16 @@ class Settings(BaseSettings):
         if self.max_rows_per_request is not None:
             return self.max_rows_per_request
         return max(self.max_texts_per_request, min(DEFAULT_ROWS_PER_REQUEST, self.max_queue_size))
+
+    @property
+    def batch_policy(self) -> BatchPolicy:
+        return BatchPolicy(
+            max_batch_size=self.max_batch_size,
+            max_delay_s=self.max_batch_delay_s,
+            max_queue_size=self.max_queue_size,
+            xla=self.xla,
+            warmup_repeats=self.warmup_batches,
+        )
 
     @property
     def max_batch_delay_s(self) -> float:

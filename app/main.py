@@ -19,13 +19,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.artifact import ArtifactError
 from app.config import Settings
 from app.errors import install_error_handlers
 from app.logging_setup import announce_ready, configure_logging
 from app.middleware import RequestMiddleware
 from app.routes import AUTH_DEPENDENCIES, ops_router, predict_router
 from app.service import RunnerFactory, Runtime
+from model_contract.artifact import ArtifactError
 
 logger = logging.getLogger("app")
 

@@ -55,7 +55,10 @@ class ServiceMetrics(BatchHooks):
             buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self.batch_size = Histogram(
-            "sentiment_batch_size", "Model rows (80-token windows) per model call.", buckets=BATCH_BUCKETS, registry=r
+            "sentiment_batch_size",
+            "Model rows (80-token windows) per model call.",
+            buckets=BATCH_BUCKETS,
+            registry=r,
         )
         self.inference_duration = Histogram(
             "sentiment_inference_duration_seconds", "Seconds per model call (whole batch).",

@@ -202,7 +202,7 @@ async def model_info(runtime: RuntimeDep) -> ModelInfo:
         tokenizer_fingerprint=str(artifact.preprocessing.get("fingerprint", "")),
         max_batch_size=s.max_batch_size,
         max_batch_delay_ms=s.max_batch_delay_ms,
-        default_scoring=artifact.scoring.default_mode,
+        default_scoring=runtime.default_mode,
         window_stride=artifact.scoring.stride,
         max_windows=artifact.scoring.max_windows,
         calibrated=bool(artifact.scoring.platt),

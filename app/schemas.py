@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
-from app.scoring import Mode
+from model_contract.scoring import Mode
 
 Label = Literal["positive", "negative"]
 

@@ -6,7 +6,6 @@ One ``Runtime`` per app lives on ``app.state.runtime``; the lifespan starts and 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,12 +15,14 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from app.artifact import Artifact, load_artifact
 from app.batcher import Batcher, BatcherClosed, QueueFull
 from app.config import Settings
+from app.logging_setup import quiet_tensorflow
 from app.metrics import ServiceMetrics
-from app.scoring import Mode
 from app.schemas import Label
+from app.tuning import configure_threads, freeze_long_lived_objects
+from model_contract.artifact import Artifact, load_artifact
+from model_contract.scoring import Mode
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class Runner(Protocol):
 
     def predict(self, ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]: ...
 
-    def warmup(self, batch_sizes: list[int], repeats: int = 2) -> None: ...
+    def warmup(self) -> None: ...
 
 
 RunnerFactory = Callable[[Path, int], Runner]
@@ -42,9 +43,11 @@ RunnerFactory = Callable[[Path, int], Runner]
 
 def default_runner_factory(settings: Settings) -> RunnerFactory:
     def factory(path: Path, maxlen: int) -> Runner:
-        from app.inference import ModelRunner  # TF is imported only when a model is loaded
+        configure_threads()  # before TensorFlow's first import, which the next lines trigger
+        with quiet_tensorflow():  # no C++ start-up chatter unless TF_CPP_MIN_LOG_LEVEL asks for it
+            from model_contract.runner import ModelRunner
 
-        return ModelRunner(path, maxlen, xla=settings.xla, max_batch_size=settings.max_batch_size)
+        return ModelRunner(path, maxlen, settings.batch_policy)
 
     return factory
 
@@ -90,6 +93,13 @@ class Runtime:
         return self.warmed_up and not self.draining and self.batcher is not None
 
     @property
+    def default_mode(self) -> Mode:
+        """SCORING if set, else the artifact's validated default."""
+        if self.settings.scoring is not None:
+            return self.settings.scoring
+        return self.artifact.scoring.default_mode if self.artifact else "last"
+
+    @property
     def version(self) -> str:
         return str(self.artifact.version) if self.artifact else "unknown"
 
@@ -99,8 +109,7 @@ class Runtime:
         artifact = load_artifact(model_dir, self.settings.model_version)
         maxlen = artifact.tokenizer.config.maxlen
         runner = self._runner_factory(artifact.path, maxlen)
-        sizes = sorted({1, self.settings.max_batch_size})
-        runner.warmup(sizes, repeats=self.settings.warmup_batches)
+        runner.warmup()
         self.artifact, self.runner = artifact, runner
 
     async def start(self) -> None:
@@ -116,19 +125,7 @@ class Runtime:
             name="model-batcher",
         )
         self.batcher.start()
-        # TensorFlow leaves ~350k long-lived Python objects; every full (gen-2) collection walks
-        # them all - ~150-400 ms with the event loop stopped, which is what the p99 at high load
-        # was made of. Freezing them after start-up moves them out of the collector's sight.
-        gc.collect()
-        gc.freeze()
-        # Each request allocates a few hundred short-lived objects, so the default gen-0 threshold
-        # (700) ran a young collection every few requests; with the long-lived objects frozen a
-        # larger threshold costs little memory and far fewer collections.
-        gen0, gen1, gen2 = gc.get_threshold()
-        gc.set_threshold(max(gen0, 20_000), gen1, gen2)
-        # The GIL switch interval stays at Python's 5 ms: with the model thread pulling its own
-        # batches, 1 ms cost 7 % req/s at c=64 and 19 % at c=256 (more forced switches, smaller
-        # batches); 0.2 ms cost 22 %, 20 ms starved the model thread (-16 % at c=64). bench.ab.
+        freeze_long_lived_objects()  # app/tuning.py: why
         self.metrics.model_info.labels(version=self.version, device=self.runner.device).set(1)
         self.warmed_up = True
         logger.info(
@@ -161,7 +158,9 @@ class Runtime:
         probs: list[float] = self.runner.predict(np.stack(rows)).tolist()
         return probs
 
-    def _rows(self, artifact: Artifact, texts: Sequence[str], mode: Mode) -> tuple[list[Row], list[int]]:
+    def _rows(
+        self, artifact: Artifact, texts: Sequence[str], mode: Mode
+    ) -> tuple[list[Row], list[int]]:
         """Model rows for each text (its windows in whole-review mode) and how many per text."""
         tokenizer, observe_text = artifact.tokenizer, self.metrics.observe_text
         rows: list[Row] = []
@@ -189,7 +188,7 @@ class Runtime:
         batcher, artifact = self.batcher, self.artifact
         if batcher is None or artifact is None or not self.warmed_up:
             raise ServiceUnavailable("not_ready", "model is not loaded yet")
-        mode = mode or artifact.scoring.default_mode
+        mode = mode or self.default_mode
         rows, counts = self._rows(artifact, texts, mode)
         try:
             futures = batcher.submit_many(rows)

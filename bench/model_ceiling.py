@@ -4,7 +4,7 @@ Two paths, each in its own process (TensorFlow's thread pools are fixed at impor
 
 - ``signature``: the SavedModel's ``serving_default`` signature with TensorFlow's default
   threads (every core) - the issue's definition of the compute ceiling;
-- ``service``: exactly what the service's model thread calls - ``app.inference.ModelRunner``
+- ``service``: exactly what the service's model thread calls - ``model_contract.runner.ModelRunner``
   with the service's defaults (XLA on a CPU, padded batch sizes, one intra-op thread).
 
     python -m bench.model_ceiling --model-dir model_artifacts/imdb_lstm --batches 1 64 256 \
@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.artifact import INPUT_NAME, OUTPUT_NAME, SIGNATURE, load_artifact
 from bench.reviews import load_reviews
+from model_contract.artifact import load_artifact
 
 
 def measure(fn, x, seconds: float, min_calls: int = 20) -> dict[str, Any]:
@@ -70,28 +70,24 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _signature_call(artifact: Any) -> Any:
-    import tensorflow as tf
-
-    signature = tf.saved_model.load(str(artifact.path)).signatures[SIGNATURE]
+    from model_contract.savedmodel import ServingSignature
 
     # numpy in, numpy out: the conversions are part of any caller's cost, the service's too.
-    def call(batch: Any) -> Any:
-        return signature(**{INPUT_NAME: tf.constant(batch)})[OUTPUT_NAME].numpy()
-
-    return call
+    return ServingSignature(artifact.path, artifact.tokenizer.config.maxlen).predict
 
 
 def _service_call(artifact: Any, max_batch_size: int) -> Any:
-    from app.config import Settings
-    from app.inference import ModelRunner  # sets the service's TensorFlow thread pools
+    from dataclasses import replace
 
-    runner = ModelRunner(
-        artifact.path,
-        artifact.tokenizer.config.maxlen,
-        xla=Settings().xla,
-        max_batch_size=max_batch_size,
-    )
-    runner.warmup([], repeats=1)  # compiles every padded size, as the service does before ready
+    from app.config import Settings
+    from app.tuning import configure_threads
+
+    configure_threads()  # the service's TensorFlow thread pools (before TensorFlow's import)
+    from model_contract.runner import ModelRunner
+
+    policy = replace(Settings().batch_policy, max_batch_size=max_batch_size, warmup_repeats=1)
+    runner = ModelRunner(artifact.path, artifact.tokenizer.config.maxlen, policy)
+    runner.warmup()  # compiles every padded size, as the service does before ready
     return runner.predict
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import keras
 from fastapi import FastAPI
 
-from app.artifact import load_artifact
 from app.schemas import PredictRequest
+from model_contract.artifact import load_artifact
 
 artifact = load_artifact(Path(os.environ.get("MODEL_DIR", "model_artifacts/imdb_lstm")))
 _inputs = keras.Input(shape=(artifact.tokenizer.config.maxlen,), dtype="int32", name="token_ids")

@@ -6,6 +6,7 @@ from typing import Any
 
 LABELS = {
     "service": "service (batching)",
+    "service_last": "service, last-80 scoring",
     "service_nobatch": "service, batching off",
     "naive": "naive `model.predict()`",
     "http_ceiling": "HTTP ceiling (no model)",
@@ -54,6 +55,17 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{share:.0%} of {low:.0f} (model {m64:.0f} rev/s, "
                 f"HTTP {http64['throughput_rps']:.0f} req/s)",
                 share >= 0.5,
+            )
+        )
+    last64 = _level(results, "service_last", 64)
+    if svc64 and last64:
+        share = svc64["throughput_rps"] / max(last64["throughput_rps"], 1e-9)
+        out.append(
+            _check(
+                "c=64 whole-review (default) vs last-80 scoring throughput",
+                ">= 70 %",
+                f"{share:.0%} ({svc64['throughput_rps']:.0f} vs {last64['throughput_rps']:.0f} req/s)",
+                share >= 0.7,
             )
         )
     svc16 = _level(results, "service", 16)

@@ -20,15 +20,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.artifact import resolve_version_dir
 from bench import measure, report
 from bench.reviews import load_reviews, write_bodies
 from bench.server import REPO, Server
 from bench.sweep import run_sweep
 from bench.targets import Target, run_targets
+from model_contract.artifact import resolve_version_dir
 
 LEVELS = [1, 16, 64, 256]
-STEPS = ["client", "model", "ceiling", "service", "nobatch", "naive", "overload", "sweep"]
+STEPS = ["client", "model", "ceiling", "service", "last", "nobatch", "naive", "overload", "sweep"]
 RESULTS = REPO / "bench" / "results"
 
 
@@ -150,6 +150,16 @@ def main(argv: list[str] | None = None) -> int:
         targets = [
             Target("http_ceiling", "bench.http_ceiling:app", {}, LEVELS, p["n"], p["seconds"]),
             Target("service", args.service_app, env, LEVELS, p["n"], p["seconds"]),
+            # The same server scoring only the last 80 tokens (the seed's input): the cost of
+            # whole-review scoring is the ratio of the two rows.
+            Target(
+                "service_last",
+                args.service_app,
+                {**env, "SCORING": "last"},
+                LEVELS,
+                p["n"],
+                p["seconds"],
+            ),
             Target(
                 "service_nobatch",
                 args.service_app,
@@ -167,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                 p["naive_seconds"],
             ),
         ]
-        chosen = [t for t, step in zip(targets, STEPS[2:6], strict=True) if step in steps]
+        chosen = [t for t, step in zip(targets, STEPS[2:7], strict=True) if step in steps]
         if chosen:
             results["targets"] = run_targets(chosen, bodies, p["rounds"], log=log)
         if "ceiling" in steps and "client" in steps:

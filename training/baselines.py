@@ -12,7 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from app.tokenizer import Tokenizer
+from model_contract.tokenizer import Tokenizer
 from training.evaluation import classification_metrics
 
 SEED = 1234

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 
-from app.scoring import logit
+from model_contract.scoring import logit
 
 ECE_BINS = 15
 
@@ -23,7 +22,7 @@ def mean_logits(
     return sums / np.maximum(counts, 1)
 
 
-def fit_platt(logits: npt.NDArray[np.floating], y: Sequence[int]) -> tuple[float, float]:
+def fit_platt(logits: npt.NDArray[np.floating], y: npt.ArrayLike) -> tuple[float, float]:
     """P = sigmoid(a * logit + b), maximum likelihood on held-out reviews (Platt scaling)."""
     model = LogisticRegression(C=1e6, max_iter=1000)
     model.fit(np.asarray(logits, dtype=np.float64).reshape(-1, 1), np.asarray(y))

@@ -9,12 +9,12 @@ import keras
 import numpy as np
 import numpy.typing as npt
 
-from app.tokenizer import Tokenizer
+from model_contract.tokenizer import Tokenizer
 from training.calibration import mean_logits
 from training.features import review_windows
 
 
-class WholeReviewAccuracy(keras.callbacks.Callback):
+class WholeReviewAccuracy(keras.callbacks.Callback):  # type: ignore[misc]
     """Adds ``val_whole_review_accuracy`` (mean window logit >= 0) to each epoch's logs."""
 
     def __init__(

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.artifact import ArtifactError, load_artifact
+from model_contract.artifact import ArtifactError, load_artifact
+from model_contract.policy import BatchPolicy
 from training.data import DatasetError, load_imdb
 from training.evaluation import format_table
 from training.student import mode_metrics, score_reviews
@@ -30,20 +31,23 @@ SCORE_BATCH = 512
 
 def evaluate(model_dir: Path, version: int | None, data: str | None) -> dict[str, Any]:
     """Both scoring modes on the test set, calibrated as the artifact says; ``test`` = default."""
-    from app.inference import ModelRunner  # the service's runner: same graph, same XLA shapes
+    from model_contract.runner import (
+        ModelRunner,  # the service's runner: same graph, same XLA shapes
+    )
 
     artifact = load_artifact(model_dir, version)
     test = load_imdb(data).test
     policy = artifact.scoring
-    runner = ModelRunner(
-        artifact.path, artifact.tokenizer.config.maxlen, xla=True, max_batch_size=SCORE_BATCH
-    )
+    batching = BatchPolicy(max_batch_size=SCORE_BATCH, warmup_repeats=1)
+    runner = ModelRunner(artifact.path, artifact.tokenizer.config.maxlen, batching)
 
     def predict(ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
         out = [runner.predict(ids[i : i + SCORE_BATCH]) for i in range(0, len(ids), SCORE_BATCH)]
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
-    scores = score_reviews(predict, artifact.tokenizer, test.texts, policy.stride, policy.max_windows)
+    scores = score_reviews(
+        predict, artifact.tokenizer, test.texts, policy.stride, policy.max_windows
+    )
     modes = mode_metrics(scores, test.labels, policy)
     return {
         "version": artifact.version,

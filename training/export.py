@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import tensorflow as tf
 
-from app.artifact import (
+from model_contract.artifact import (
     INPUT_NAME,
     METRICS_FILE,
     MODEL_CARD_FILE,
@@ -22,12 +22,40 @@ from app.artifact import (
     SIGNATURE,
     WORD_INDEX_FILE,
     list_versions,
-    preprocessing_record,
 )
-from app.tokenizer import Tokenizer
+from model_contract.tokenizer import Tokenizer, word_index_sha256
 from training.model_card import render_model_card
 
 EQUIVALENCE_ATOL = 1e-5
+
+# Edge cases whose ids are recorded at export and re-derived at load ("golden" examples), next to a
+# few real reviews. The fingerprint proves the *parameters* match; the golden examples prove the
+# *code* still turns text into the same ids (regex engine, Unicode tables, refactors).
+GOLDEN_EDGE_CASES = (
+    "I DON'T like it.<br /><br />Rock'n'roll, café_au_lait... 10/10!",
+    "The movie was not good and it is no fun",
+    "<BR/>zzqx unknownwordxyz   ",
+    "",
+)
+
+
+def golden_examples(tokenizer: Tokenizer, real_texts: list[str]) -> list[dict[str, Any]]:
+    texts = [*GOLDEN_EDGE_CASES, *real_texts]
+    return [{"text": t, "ids": tokenizer.encode(t).ids.tolist()} for t in texts]
+
+
+def preprocessing_record(tokenizer: Tokenizer, golden_texts: list[str]) -> dict[str, Any]:
+    config, word_index = tokenizer.config, tokenizer.word_index
+    return {
+        "tokenizer": config.to_dict(),
+        "fingerprint": config.fingerprint(),
+        "word_index_file": WORD_INDEX_FILE,
+        "word_index_sha256": word_index_sha256(word_index),
+        "signature": SIGNATURE,
+        "input_name": INPUT_NAME,
+        "output_name": OUTPUT_NAME,
+        "golden": golden_examples(tokenizer, golden_texts),
+    }
 
 
 def next_version(model_dir: Path) -> int:
@@ -93,7 +121,7 @@ def write_artifact(
         json.dumps(word_index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
     )
     record = preprocessing_record(tokenizer, golden_texts) | {"model_version": version}
-    if "scoring" in metrics:  # whole-review windows + calibration (app/scoring.py)
+    if "scoring" in metrics:  # whole-review windows + calibration (model_contract/scoring.py)
         record["scoring"] = metrics["scoring"]
     (staging / PREPROCESSING_FILE).write_text(json.dumps(record, indent=2) + "\n")
     (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")

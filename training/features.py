@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from app.tokenizer import Tokenizer, pad_sequence, window_starts
+from model_contract.tokenizer import Tokenizer, pad_sequence, window_starts
 
 # Sentence ends for cutting one-line spans out of reviews (the tokenizer drops punctuation, so
 # spans are cut from the raw text and tokenized on their own, exactly as a one-line request is).
@@ -59,9 +59,7 @@ def windows(
     return np.stack(rows), np.asarray(ys, dtype=np.int32)
 
 
-def sentence_spans(
-    tokenizer: Tokenizer, texts: Sequence[str], per_review: int, seed: int
-) -> Rows:
+def sentence_spans(tokenizer: Tokenizer, texts: Sequence[str], per_review: int, seed: int) -> Rows:
     """Up to ``per_review`` random sentences (or runs of sentences) of each review, as one-liners.
 
     Each span is tokenized on its own - start token, pre-padding - so it is exactly the row a

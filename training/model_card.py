@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.tokenizer import TokenizerConfig
+from model_contract.tokenizer import TokenizerConfig
 from training.evaluation import format_table
 from training.model import DROPOUT, EMBEDDING_DIM, LSTM_UNITS, RECURRENT_DROPOUT
 
@@ -30,7 +30,7 @@ def _scoring_section(metrics: dict[str, Any]) -> str:
     return f"""
 ## Scoring and calibration
 A review becomes every {config_maxlen(metrics)}-token window (stride {scoring["stride"]}, at most
-{scoring["max_windows"]} per review, `app/tokenizer.py: window_starts`); the windows' log-odds are
+{scoring["max_windows"]} per review, `model_contract/tokenizer.py: window_starts`); the windows' log-odds are
 averaged and mapped through a Platt scaling fitted on the validation split ({platt}). The default
 mode was chosen on validation. Expected calibration error: 15 equal-width confidence bins, test set.
 
@@ -78,7 +78,7 @@ reviews, of which {metrics["data"]["validation_reviews"]} were held out (stratif
 Dataset sha256: `{metrics["data"].get("sha256")}`.
 
 ## Preprocessing
-`app/tokenizer.py` (fingerprint `{config.fingerprint()[:16]}…`): lowercase, `<br />` removed, words
+`model_contract/tokenizer.py` (fingerprint `{config.fingerprint()[:16]}…`): lowercase, `<br />` removed, words
 matched by `{config.word_pattern}`, {len(set(config.stopwords))} function words dropped (negations
 kept), vocabulary from the training split only, Keras IMDB ids (0 pad, 1 start, 2 OOV, rank r → r+3,
 ids < {config.num_words}), padded/truncated at the front to {config.maxlen} ids.

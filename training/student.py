@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.scoring import Mode, Platt, ScoringPolicy, sigmoid
-from app.tokenizer import Tokenizer
+from model_contract.scoring import Mode, Platt, ScoringPolicy, sigmoid
+from model_contract.tokenizer import Tokenizer
 from training.calibration import expected_calibration_error, fit_platt, mean_logits
 from training.evaluation import classification_metrics
 from training.features import Rows, review_windows, sentence_spans
-from training.teacher import Teacher
+from training.teacher import CrossFitTeacher
 
 Predict = Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float32]]
 
@@ -31,7 +31,7 @@ def training_rows(
     tokenizer: Tokenizer,
     texts: Sequence[str],
     labels: Sequence[int],
-    teacher: Teacher | None,
+    teacher: CrossFitTeacher | None,
     *,
     stride: int,
     max_windows: int,
@@ -42,23 +42,25 @@ def training_rows(
     """Every serving window of every review plus one-line spans, with their targets.
 
     Windows: ``label_weight * label + (1 - label_weight) * teacher``. Spans: the teacher's score
-    alone (a sentence of a positive review is often neutral or negative). Without a teacher every
-    row gets its review's label.
+    alone (a sentence of a positive review is often neutral or negative). The teacher is
+    cross-fitted: a review's rows are scored by a teacher that never saw that review. Without a
+    teacher every row gets its review's label.
     """
     y_review = np.asarray(labels, dtype=np.float64)
     wins = review_windows(tokenizer, texts, stride, max_windows)
     spans = (
         sentence_spans(tokenizer, texts, spans_per_review, seed)
         if spans_per_review > 0
-        else Rows(np.zeros((0, wins.x.shape[1]), np.int32), np.zeros(0, np.int64), np.zeros(0, np.int8))
+        else Rows(
+            np.zeros((0, wins.x.shape[1]), np.int32), np.zeros(0, np.int64), np.zeros(0, np.int8)
+        )
     )
     if teacher is None:
         y_win, y_span = y_review[wins.review], y_review[spans.review]
     else:
-        y_win = label_weight * y_review[wins.review] + (1 - label_weight) * teacher.probabilities(
-            wins.x
-        )
-        y_span = teacher.probabilities(spans.x)
+        p_win = teacher.probabilities(list(wins.x), wins.review)
+        y_win = label_weight * y_review[wins.review] + (1 - label_weight) * p_win
+        y_span = teacher.probabilities(list(spans.x), spans.review)
     x = np.concatenate([wins.x, spans.x])
     y = np.concatenate([y_win, y_span]).astype(np.float32)
     return TrainingRows(x=x, y=y, windows=len(wins.x), spans=len(spans.x))
@@ -85,7 +87,7 @@ def score_reviews(
     return Scores(whole, last, len(rows.x) / max(len(texts), 1))
 
 
-def fit_policy(val: Scores, y_val: Sequence[int], stride: int, max_windows: int) -> ScoringPolicy:
+def fit_policy(val: Scores, y_val: npt.ArrayLike, stride: int, max_windows: int) -> ScoringPolicy:
     """Platt scaling per mode on validation; the default mode is the more accurate one there."""
     platt = {m: Platt(*fit_platt(getattr(val, m), y_val)) for m in ("whole", "last")}
     y = np.asarray(y_val)
@@ -94,7 +96,7 @@ def fit_policy(val: Scores, y_val: Sequence[int], stride: int, max_windows: int)
     return ScoringPolicy(default_mode=default, stride=stride, max_windows=max_windows, platt=platt)
 
 
-def mode_metrics(scores: Scores, y: Sequence[int], policy: ScoringPolicy) -> dict[str, Any]:
+def mode_metrics(scores: Scores, y: npt.ArrayLike, policy: ScoringPolicy) -> dict[str, Any]:
     """Accuracy/loss/AUC and ECE before and after calibration, for both modes."""
     out: dict[str, Any] = {"windows_per_review": round(scores.windows_per_review, 3)}
     for mode in ("whole", "last"):

@@ -19,17 +19,18 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from app.scoring import sigmoid
-from app.tokenizer import Tokenizer, TokenizerConfig, build_word_index
+from model_contract.scoring import sigmoid
+from model_contract.tokenizer import Tokenizer, TokenizerConfig
 from training import baselines
+from training.calibration import reliability_diagram
 from training.data import Dataset, DatasetError, Split, load_imdb
 from training.evaluation import classification_metrics, format_table, library_versions
 from training.export import check_equivalence, next_version, write_artifact
-from training.calibration import reliability_diagram
 from training.features import last_window, windows
 from training.model_card import RELIABILITY_FILE
 from training.student import TrainingRows, fit_policy, mode_metrics, score_reviews, training_rows
-from training.teacher import fit_teacher
+from training.teacher import cross_fit_teacher, fit_teacher
+from training.vocabulary import build_word_index
 
 SEED = 1234
 NUM_WORDS = 20_000
@@ -41,9 +42,10 @@ EARLY_STOPPING_PATIENCE = 2
 LEARNING_RATE = 1e-3  # Adam's default, as in the seed
 COSINE_EPOCHS = 3  # with hard labels the LSTM overfits after 1-2 epochs at a constant 1e-3
 DEFAULT_WINDOWS = 3  # label-only recipe (--teacher none): windows per review
-DEFAULT_STRIDE = 80  # training windows = serving windows (app.tokenizer.window_starts)
+DEFAULT_STRIDE = 80  # training windows = serving windows (model_contract.tokenizer.window_starts)
 MAX_WINDOWS = 32  # per review, in training and serving
 DEFAULT_SPANS = 2  # one-line spans cut from each training review
+DEFAULT_TOKEN_DROPOUT = 0.0
 DEFAULT_LABEL_WEIGHT = 0.3  # target = w * review label + (1 - w) * teacher, for review windows
 GOLDEN_REVIEWS = 4  # validation reviews whose ids ship in the artifact as a parity check
 QUICK_REVIEWS = 400  # per split in --quick mode
@@ -103,6 +105,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--stride", type=int, default=DEFAULT_STRIDE, help="window stride (training and serving)"
     )
+    p.add_argument(
+        "--token-dropout",
+        type=float,
+        default=DEFAULT_TOKEN_DROPOUT,
+        help="share of words replaced by the OOV id, fresh each epoch (training/augment.py)",
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=EARLY_STOPPING_PATIENCE,
+        help="epochs without a better validation whole-review accuracy before stopping",
+    )
     p.add_argument("--no-baselines", action="store_true", help="skip random forest and TF-IDF")
     p.add_argument("--rf-trees", type=int, default=baselines.RF_TREES)
     p.add_argument(
@@ -119,6 +133,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         raise ValueError("--windows must be >= 1")
     if not 0.0 <= args.label_weight <= 1.0:
         raise ValueError("--label-weight must be in [0, 1]")
+    if not 0.0 <= args.token_dropout < 1.0:
+        raise ValueError("--token-dropout must be in [0, 1)")
+    if args.patience < 1:
+        raise ValueError("--patience must be >= 1")
     if args.spans < 0:
         raise ValueError("--spans must be >= 0")
     if not 1 <= args.stride <= MAXLEN:
@@ -182,18 +200,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     tokenizer = Tokenizer(config, word_index)
     log(f"vocabulary: {len(word_index)} words kept, fingerprint {config.fingerprint()[:12]}")
 
-    teacher = None
+    teacher, cross_fitted = None, None
     if args.teacher == "nblr":
         fit_ids = [tokenizer.to_ids(t)[0] for t in fit_texts]
-        teacher = fit_teacher(fit_ids, fit_y)
+        teacher = fit_teacher(fit_ids, fit_y)  # reported as a baseline
         val_teacher = teacher.probabilities([tokenizer.to_ids(t)[0] for t in val_texts])
-        log(f"teacher (NB-LR bigrams) validation accuracy {((val_teacher >= 0.5) == val_y).mean():.4f}")
+        log(
+            f"teacher (NB-LR bigrams) validation accuracy {((val_teacher >= 0.5) == val_y).mean():.4f}"
+        )
+        cross_fitted = cross_fit_teacher(fit_ids, fit_y)  # gives the training targets
     if teacher is None and args.spans == 0:
         x_fit, y_fit_arr = windows(tokenizer, fit_texts, fit_y, args.windows)
         rows = TrainingRows(x_fit, y_fit_arr.astype(np.float32), len(x_fit), 0)
     else:
         rows = training_rows(
-            tokenizer, fit_texts, fit_y, teacher, stride=args.stride, max_windows=MAX_WINDOWS,
+            tokenizer, fit_texts, fit_y, cross_fitted, stride=args.stride, max_windows=MAX_WINDOWS,
             spans_per_review=args.spans, label_weight=args.label_weight, seed=SEED,
         )  # fmt: skip
     x_val = last_window(tokenizer, val_texts)
@@ -214,7 +235,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         keras.callbacks.EarlyStopping(
             monitor="val_whole_review_accuracy",
             mode="max",
-            patience=EARLY_STOPPING_PATIENCE,
+            patience=args.patience,
             restore_best_weights=True,
             verbose=1,
         ),
@@ -226,16 +247,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
         )
     fit_started = time.monotonic()
-    history = model.fit(
-        rows.x,
-        rows.y,
-        batch_size=BATCH_SIZE,
-        epochs=args.epochs,
-        validation_data=(x_val, val_y),
-        callbacks=callbacks,
-        shuffle=True,
-        verbose=2,
-    )
+    if args.token_dropout > 0:
+        from training.augment import TokenDropout
+
+        batches = TokenDropout(rows.x, rows.y, BATCH_SIZE, args.token_dropout, SEED)
+        history = model.fit(
+            batches,
+            epochs=args.epochs,
+            validation_data=(x_val, val_y),
+            callbacks=callbacks,
+            verbose=2,
+        )
+    else:
+        history = model.fit(
+            rows.x,
+            rows.y,
+            batch_size=BATCH_SIZE,
+            epochs=args.epochs,
+            validation_data=(x_val, val_y),
+            callbacks=callbacks,
+            shuffle=True,
+            verbose=2,
+        )
     fit_seconds = time.monotonic() - fit_started
     monitored = history.history["val_whole_review_accuracy"]
 
@@ -291,6 +324,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "label_weight": args.label_weight,
                 "spans": args.spans,
                 "stride": args.stride,
+                "token_dropout": args.token_dropout,
+                "patience": args.patience,
                 "windows": args.windows if teacher is None and args.spans == 0 else "all",
                 "stopwords": args.stopwords,
                 "lr_schedule": args.lr_schedule,
@@ -313,7 +348,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     default_z = getattr(test_scores, policy.default_mode)
     calibrated = [policy.combine([float(sigmoid(z))], policy.default_mode) for z in default_z]
-    curves = {"uncalibrated": (sigmoid(default_z), test_y), "calibrated": (calibrated, test_y)}
+    curves: dict[str, tuple[Any, Any]] = {
+        "uncalibrated": (sigmoid(default_z), test_y),
+        "calibrated": (calibrated, test_y),
+    }
 
     def add_reliability_diagram(folder: Path) -> None:
         reliability_diagram(curves, folder / RELIABILITY_FILE)

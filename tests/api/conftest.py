@@ -16,10 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.artifact import Artifact, load_artifact
 from app.config import Settings
 from app.main import create_app
 from app.service import Runner, default_runner_factory
+from model_contract.artifact import Artifact, load_artifact
 
 
 @pytest.fixture(scope="session")
@@ -41,17 +41,10 @@ def client() -> Iterator[TestClient]:
 
 @pytest.fixture(scope="session")
 def direct_model(artifact: Artifact) -> Any:
-    """The SavedModel signature called directly - the parity reference."""
-    import tensorflow as tf
+    """The SavedModel signature called directly (no XLA, no batcher) - the parity reference."""
+    from model_contract.savedmodel import ServingSignature
 
-    loaded = tf.saved_model.load(str(artifact.path))
-    fn = loaded.signatures["serving_default"]
-
-    def predict(ids: np.ndarray) -> np.ndarray:
-        return np.asarray(fn(token_ids=tf.constant(ids, dtype=tf.int32))["probability"].numpy())
-
-    predict.loaded = loaded  # type: ignore[attr-defined]  # keep the variables alive
-    return predict
+    return ServingSignature(artifact.path, artifact.tokenizer.config.maxlen).predict
 
 
 class ControlledRunner:
@@ -78,8 +71,8 @@ class ControlledRunner:
             raise RuntimeError("simulated model failure")
         return self.inner.predict(ids)
 
-    def warmup(self, batch_sizes: list[int], repeats: int = 2) -> None:
-        self.inner.warmup(batch_sizes, repeats)
+    def warmup(self) -> None:
+        self.inner.warmup()
 
 
 def controlled_app(**overrides: Any) -> tuple[TestClient, ControlledRunner]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.artifact import Artifact
+from model_contract.artifact import Artifact
 
 POSITIVE = "A wonderful, moving film with brilliant performances. I loved every minute of it."
 NEGATIVE = "A dull, boring mess. Terrible acting, awful script, a complete waste of time."
@@ -79,7 +79,11 @@ def test_probability_and_label_routes(client: TestClient) -> None:
     full = client.post("/predict", json={"text": NEGATIVE}).json()
     prob = client.post("/predict/probability", json={"text": NEGATIVE}).json()
     label = client.post("/predict/label", json={"text": NEGATIVE}).json()
-    assert prob == {"probability": full["probability"], "windows": 1, "model_version": full["model_version"]}
+    assert prob == {
+        "probability": full["probability"],
+        "windows": 1,
+        "model_version": full["model_version"],
+    }
     assert label == {"label": full["label"], "windows": 1, "model_version": full["model_version"]}
     probs = client.post("/predict/probability", json={"texts": [NEGATIVE, POSITIVE]}).json()
     labels = client.post("/predict/label", json={"texts": [NEGATIVE, POSITIVE]}).json()

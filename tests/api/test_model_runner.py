@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.artifact import Artifact
-from app.inference import ModelRunner, padded_batch_sizes
+from model_contract.artifact import Artifact
+from model_contract.policy import BatchPolicy, padded_batch_sizes
+from model_contract.runner import ModelRunner
 from tests.model.conftest import SAMPLE
 from training.data import load_imdb
 
@@ -39,10 +40,9 @@ def test_padding_at_most_doubles_a_batch_or_adds_one_step(max_batch_size: int) -
 def test_xla_runner_equals_plain_graph_on_real_reviews(artifact: Artifact) -> None:
     texts = load_imdb(str(SAMPLE)).test.texts
     ids = artifact.tokenizer.encode_batch(texts[:65])
-    plain = ModelRunner(artifact.path, artifact.tokenizer.config.maxlen, "/CPU:0", xla=False)
-    xla = ModelRunner(
-        artifact.path, artifact.tokenizer.config.maxlen, "/CPU:0", xla=True, max_batch_size=64
-    )
+    maxlen = artifact.tokenizer.config.maxlen
+    plain = ModelRunner(artifact.path, maxlen, BatchPolicy(xla=False), "/CPU:0")
+    xla = ModelRunner(artifact.path, maxlen, BatchPolicy(max_batch_size=64, xla=True), "/CPU:0")
     assert xla.xla and xla.batch_sizes[-1] == 64 and not plain.xla
     for n in (1, 3, 17, 33, 64, 65):  # exact sizes, padded sizes, and one above the largest
         got, want = xla.predict(ids[:n]), plain.predict(ids[:n])
@@ -55,13 +55,14 @@ def test_xla_failure_at_warm_up_falls_back_to_the_plain_graph(
 ) -> None:
     import tensorflow as tf
 
-    runner = ModelRunner(artifact.path, artifact.tokenizer.config.maxlen, "/CPU:0", xla=True)
+    policy = BatchPolicy(max_batch_size=1, xla=True, warmup_repeats=1)
+    runner = ModelRunner(artifact.path, artifact.tokenizer.config.maxlen, policy, "/CPU:0")
 
     def broken(ids: object) -> object:
         raise tf.errors.InternalError(None, None, "no XLA here")
 
     runner._compiled = broken  # type: ignore[assignment]
-    runner.warmup([1], repeats=1)
+    runner.warmup()
     assert not runner.xla and runner.batch_sizes == []
     assert "serving the plain graph" in caplog.text
     ids = artifact.tokenizer.encode_batch(["A wonderful film.", "Dull and lifeless."])

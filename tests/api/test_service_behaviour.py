@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from app.artifact import Artifact, ArtifactError
 from app.config import Settings
 from app.main import create_app
-from app.tokenizer import TokenizerConfig
+from model_contract.artifact import Artifact, ArtifactError
+from model_contract.tokenizer import TokenizerConfig
 
 from .conftest import controlled_app, metric_samples, sample
 

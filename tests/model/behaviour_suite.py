@@ -80,10 +80,14 @@ SUITE: dict[str, list[Item]] = {
     "casing and typos": [
         Invariance(Case("This movie was fantastic.", POS), "THIS MOVIE WAS FANTASTIC!!!"),
         Invariance(Case("A terrible, boring film.", NEG), "a TERRIBLE, boring FILM"),
-        Invariance(Case("I loved this movie, it was great.", POS), "i luved this movie, it was grat"),
+        Invariance(
+            Case("I loved this movie, it was great.", POS), "i luved this movie, it was grat"
+        ),
         Invariance(Case("The worst film of the year.", NEG), "The worst flim of the year."),
         Invariance(Case("A beautiful and moving story.", POS), "A beautifull and moving story."),
-        Invariance(Case("Awful acting and a stupid plot.", NEG), "Awfull acting and a stupid plot."),
+        Invariance(
+            Case("Awful acting and a stupid plot.", NEG), "Awfull acting and a stupid plot."
+        ),
         Invariance(Case("Great film, highly recommended.", POS), "great film highly recomended"),
         Invariance(Case("What a boring waste of time.", NEG), "what a boring wast of time"),
     ],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.artifact import load_artifact, resolve_version_dir
+from model_contract.artifact import load_artifact, resolve_version_dir
 from tests.model.conftest import MODEL_DIR, SAMPLE, full_dataset_path
 from training import evaluate
 

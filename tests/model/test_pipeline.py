@@ -10,13 +10,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from app.artifact import INPUT_NAME, OUTPUT_NAME, SIGNATURE, load_artifact
-from app.tokenizer import Tokenizer, TokenizerConfig, build_word_index
+from model_contract.artifact import load_artifact
+from model_contract.savedmodel import ServingSignature
+from model_contract.tokenizer import Tokenizer, TokenizerConfig
 from tests.model.conftest import SAMPLE
 from training import train
 from training.data import Dataset
 from training.export import EQUIVALENCE_ATOL, export_savedmodel
 from training.model import EMBEDDING_DIM, build_model, compile_model, inference_twin
+from training.vocabulary import build_word_index
 
 
 def test_quick_mode_data_to_prediction(tmp_path: Path, sample: Dataset) -> None:
@@ -46,9 +48,9 @@ def test_quick_mode_data_to_prediction(tmp_path: Path, sample: Dataset) -> None:
     stored = tf.train.list_variables(str(artifact.path / "variables" / "variables"))
     assert [shape for _, shape in stored].count([num_words, EMBEDDING_DIM]) == 1
 
-    serve = tf.saved_model.load(str(artifact.path)).signatures[SIGNATURE]
+    serve = ServingSignature(artifact.path, artifact.tokenizer.config.maxlen)
     ids = artifact.tokenizer.encode_batch(sample.test.texts[:7])
-    prob = serve(**{INPUT_NAME: tf.constant(ids)})[OUTPUT_NAME].numpy()
+    prob = serve.predict(ids)
     assert prob.shape == (7,) and np.all((prob >= 0) & (prob <= 1))
 
     # A second run gets the next version; an explicit existing version is refused.
@@ -86,9 +88,8 @@ def test_exported_twin_equals_trained_model(tmp_path: Path, sample: Dataset) -> 
     )
 
     export_savedmodel(twin, tmp_path / "sm", config.maxlen)
-    serve = tf.saved_model.load(str(tmp_path / "sm")).signatures[SIGNATURE]
-    assert serve.structured_input_signature[1][INPUT_NAME].dtype == tf.int32
-    exported = serve(**{INPUT_NAME: tf.constant(x_test)})[OUTPUT_NAME].numpy()
+    # ServingSignature checks the exported input spec (int32 [None, maxlen]) on load.
+    exported = ServingSignature(tmp_path / "sm", config.maxlen).predict(x_test)
     np.testing.assert_allclose(exported, trained, atol=EQUIVALENCE_ATOL, rtol=0)
     assert np.std(trained) > 1e-3  # the comparison is not between two constant outputs
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.artifact import load_artifact
+from model_contract.artifact import load_artifact
 from tests.model.conftest import MODEL_DIR, full_dataset_path
 from tests.unit.test_tokenizer import reference_ids
 from training.data import load_imdb

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.artifact import GOLDEN_EDGE_CASES, ArtifactError, load_artifact, resolve_version_dir
+from model_contract.artifact import ArtifactError, load_artifact, resolve_version_dir
+from training.export import GOLDEN_EDGE_CASES
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "model_artifacts" / "imdb_lstm"
 

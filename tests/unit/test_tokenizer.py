@@ -9,16 +9,16 @@ import keras
 import numpy as np
 import pytest
 
-from app.tokenizer import (
+from model_contract.tokenizer import (
     OOV_ID,
     PAD_ID,
     START_ID,
     Tokenizer,
     TokenizerConfig,
-    build_word_index,
     word_index_sha256,
 )
 from training.data import load_imdb
+from training.vocabulary import build_word_index
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "aclImdb_sample.tar.gz"
 CONFIG = TokenizerConfig()

@@ -16,8 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import repeat
 
@@ -282,19 +281,3 @@ def pad_sequence(ids: Sequence[int], config: TokenizerConfig) -> npt.NDArray[np.
         else:
             row[: len(ids)] = ids
     return row
-
-
-def build_word_index(texts: Iterable[str], config: TokenizerConfig) -> dict[str, int]:
-    """Rank words by frequency (ties broken alphabetically, so the result is deterministic).
-
-    Only words that can receive an id below ``num_words`` are kept; the rest are OOV anyway.
-    """
-    html_break = re.compile(config.html_break_pattern, re.IGNORECASE)
-    word = re.compile(config.word_pattern)
-    stop = frozenset(config.stopwords)
-    counts: Counter[str] = Counter()
-    for text in texts:
-        counts.update(split_words(text, config, html_break, word, stop))
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    keep = config.num_words - config.index_from - 1
-    return {w: rank for rank, (w, _) in enumerate(ranked[:keep], start=1)}

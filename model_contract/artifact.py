@@ -1,4 +1,5 @@
-"""The model artifact contract, shared by the exporter, the evaluator and the service.
+"""Reading a model artifact, shared by the service, the evaluator, bench and tests (the exporter
+in ``training/export.py`` is the write side).
 
 Layout (TensorFlow Serving style, one integer version per folder)::
 
@@ -19,8 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.scoring import ScoringPolicy
-from app.tokenizer import TOKENIZER_VERSION, Tokenizer, TokenizerConfig, word_index_sha256
+from model_contract.scoring import ScoringPolicy
+from model_contract.tokenizer import (
+    TOKENIZER_VERSION,
+    Tokenizer,
+    TokenizerConfig,
+    word_index_sha256,
+)
 
 SIGNATURE = "serving_default"
 INPUT_NAME = "token_ids"
@@ -29,16 +35,6 @@ PREPROCESSING_FILE = "preprocessing.json"
 WORD_INDEX_FILE = "word_index.json"
 METRICS_FILE = "metrics.json"
 MODEL_CARD_FILE = "MODEL_CARD.md"
-
-# Edge cases whose ids are recorded at export and re-derived at load ("golden" examples), next to a
-# few real reviews. The fingerprint proves the *parameters* match; the golden examples prove the
-# *code* still turns text into the same ids (regex engine, Unicode tables, refactors).
-GOLDEN_EDGE_CASES = (
-    "I DON'T like it.<br /><br />Rock'n'roll, café_au_lait... 10/10!",
-    "The movie was not good and it is no fun",
-    "<BR/>zzqx unknownwordxyz   ",
-    "",
-)
 
 
 class ArtifactError(RuntimeError):
@@ -114,7 +110,9 @@ def load_artifact(model_dir: Path, version: int | None = None) -> Artifact:
     try:
         scoring = ScoringPolicy.from_dict(pre.get("scoring"))
     except (TypeError, ValueError) as exc:
-        raise ArtifactError(f"{path}: invalid 'scoring' section in {PREPROCESSING_FILE}: {exc}")
+        raise ArtifactError(
+            f"{path}: invalid 'scoring' section in {PREPROCESSING_FILE}: {exc}"
+        ) from exc
     metrics_path = path / METRICS_FILE
     metrics = _read_json(metrics_path) if metrics_path.exists() else {}
     return Artifact(
@@ -136,22 +134,3 @@ def _check_golden(path: Path, tokenizer: Tokenizer, golden: Any) -> None:
                 f"{path}: golden example {i} tokenizes differently than at export — the "
                 "tokenizer code changed behaviour; retrain or run the matching code version."
             )
-
-
-def golden_examples(tokenizer: Tokenizer, real_texts: list[str]) -> list[dict[str, Any]]:
-    texts = [*GOLDEN_EDGE_CASES, *real_texts]
-    return [{"text": t, "ids": tokenizer.encode(t).ids.tolist()} for t in texts]
-
-
-def preprocessing_record(tokenizer: Tokenizer, golden_texts: list[str]) -> dict[str, Any]:
-    config, word_index = tokenizer.config, tokenizer.word_index
-    return {
-        "tokenizer": config.to_dict(),
-        "fingerprint": config.fingerprint(),
-        "word_index_file": WORD_INDEX_FILE,
-        "word_index_sha256": word_index_sha256(word_index),
-        "signature": SIGNATURE,
-        "input_name": INPUT_NAME,
-        "output_name": OUTPUT_NAME,
-        "golden": golden_examples(tokenizer, golden_texts),
-    }

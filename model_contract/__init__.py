@@ -1,0 +1,11 @@
+"""The training/serving contract: what a review becomes, what an artifact holds, how it is called.
+
+Both ``training/`` and ``app/`` stand on this package; it never imports either of them, nor
+FastAPI. Modules:
+
+- ``tokenizer``: text -> ids -> 80-token rows and whole-review windows (the one tokenizer);
+- ``scoring``: how window outputs combine into one calibrated probability;
+- ``artifact``: reading a versioned artifact and proving it matches this code;
+- ``savedmodel``: the one function that calls the exported SavedModel signature;
+- ``runner``: device choice, XLA compilation with padded batch shapes, warm-up.
+"""

@@ -1,0 +1,47 @@
+"""Token dropout: each epoch, a fresh random share of each row's words becomes the OOV id.
+
+A data augmentation, not a layer - the network stays the seed's. A row that leans on one word (a
+film title, an actor's name shared by training and validation reviews of the same movie) loses it
+now and then, so the model must read the rest; an OOV word at serving time is then nothing new.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import numpy.typing as npt
+
+from model_contract.tokenizer import INDEX_FROM, OOV_ID
+
+
+class TokenDropout(keras.utils.PyDataset):  # type: ignore[misc]
+    def __init__(
+        self,
+        x: npt.NDArray[np.int32],
+        y: npt.NDArray[np.float32],
+        batch_size: int,
+        rate: float,
+        seed: int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not 0.0 <= rate < 1.0:
+            raise ValueError("token dropout rate must be in [0, 1)")
+        self.x, self.y, self.batch_size, self.rate = x, y, batch_size, rate
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(x))
+
+    def __len__(self) -> int:
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+        idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        rows = self.x[idx].copy()
+        words = rows >= INDEX_FROM  # padding, start and OOV ids stay as they are
+        rows[words & (self.rng.random(rows.shape) < self.rate)] = OOV_ID
+        return rows, self.y[idx]
+
+    def on_epoch_end(self) -> None:
+        self.order = self.rng.permutation(len(self.x))
