@@ -9,6 +9,7 @@ closing connections), so load balancers stop routing here while accepted request
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import signal
 import threading
@@ -46,7 +47,9 @@ def install_drain_handlers(runtime: Runtime) -> Callable[[], None]:
         # Readiness flips right here; the rest (logging, waking the batcher) runs on the loop,
         # since a signal handler may interrupt the loop in the middle of its own bookkeeping.
         runtime.draining = True
-        loop.call_soon_threadsafe(runtime.begin_drain)
+        # An empty context: the signal may interrupt a callback running in a request's context,
+        # whose request id must not end up on the drain log line.
+        loop.call_soon_threadsafe(runtime.begin_drain, context=contextvars.Context())
         prev = previous.get(signum)
         server = getattr(prev, "__self__", None)
         if server is not None and hasattr(server, "should_exit"):

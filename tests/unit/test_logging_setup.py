@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import io
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +23,7 @@ from app.logging_setup import (
     quiet_tensorflow,
     request_id_var,
 )
+from app.main import install_drain_handlers
 
 ROOT = Path(__file__).resolve().parents[2]
 ONEDNN = (
@@ -159,3 +163,32 @@ def test_configure_logging_replaces_its_own_handler(monkeypatch: pytest.MonkeyPa
     handler.setStream(stream)
     app_logger.info("text line")
     assert stream.getvalue().rstrip().endswith("INFO app text line")
+
+
+def test_the_drain_signal_does_not_inherit_a_request_id() -> None:
+    # A signal interrupts whatever runs in the main thread - possibly a callback scheduled in a
+    # request's context. The drain it triggers is no part of that request.
+    seen: list[str | None] = []
+
+    class FakeRuntime:
+        draining = False
+
+        def begin_drain(self) -> None:
+            seen.append(request_id_var.get())
+
+    async def scenario() -> None:
+        original = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+        try:
+            restore = install_drain_handlers(FakeRuntime())  # type: ignore[arg-type]
+            handler = signal.getsignal(signal.SIGTERM)
+            assert callable(handler)
+            request = contextvars.copy_context()
+            request.run(request_id_var.set, "rid-9")
+            request.run(handler, signal.SIGTERM, None)
+            await asyncio.sleep(0.01)
+            restore()
+        finally:
+            signal.signal(signal.SIGTERM, original)
+
+    asyncio.run(scenario())
+    assert seen == [None]
