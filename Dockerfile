@@ -65,4 +65,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=90s --retries=3 \
 
 # Exec form: uvicorn is PID 1 and receives SIGTERM directly -> graceful drain and exit.
 STOPSIGNAL SIGTERM
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "1", "--timeout-graceful-shutdown", "20", "--no-server-header", "--no-access-log"]
+# Read deadlines (app.protocol), idle keep-alive 5 s, at most 512 connections (503 beyond).
+CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "1", "--timeout-graceful-shutdown", "20", "--no-server-header", "--no-access-log", "--http", "app.protocol:BoundedHttpToolsProtocol", "--timeout-keep-alive", "5", "--limit-concurrency", "512"]

@@ -17,7 +17,7 @@ BENCH_ARGS  ?=
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: help serve test lint format train bench compose-smoke requirements venv clean
+.PHONY: help serve test lint format train bench fuzz compose-smoke requirements venv clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,7 +39,8 @@ venv: $(DEV_STAMP) ## create .venv with runtime + training + dev dependencies
 
 serve: $(RUNTIME_STAMP) ## serve the committed model on http://$(HOST):$(PORT)
 	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --workers 1 \
-		--timeout-graceful-shutdown 20 --no-server-header --no-access-log
+		--timeout-graceful-shutdown 20 --no-server-header --no-access-log \
+		--http app.protocol:BoundedHttpToolsProtocol --timeout-keep-alive 5 --limit-concurrency 512
 
 test: $(DEV_STAMP) ## run the test suite (IMDB_DATA=... enables the full-dataset tests)
 	$(BIN)/python -m pytest -m "not compose" $(PYTEST_ARGS)
@@ -59,6 +60,9 @@ train: $(DEV_STAMP) ## train a new model version (IMDB_DATA=path/to/aclImdb_v1.t
 
 bench: $(DEV_STAMP) ## run the benchmarks (results under bench/results/)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+fuzz: $(DEV_STAMP) ## schemathesis --checks all on every POST route of a local server (FUZZ_EXAMPLES=200)
+	BIN=$(BIN) scripts/fuzz.sh
 
 compose-smoke: ## build + start the compose stack, check predictions and Prometheus, tear down
 	scripts/compose_smoke.sh

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from model_contract.policy import BatchPolicy
@@ -17,6 +17,9 @@ from model_contract.policy import BatchPolicy
 DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
 # The repository root: app/ lives directly below it.
 _REPO_ROOT = Path(__file__).resolve().parent.parent
+# Hard ceiling on MAX_TEXTS_PER_REQUEST, also the request schema's static maxItems: it bounds how
+# many per-item errors one body can produce, whatever the deployment configures.
+MAX_TEXTS_CAP = 1024
 
 
 DEFAULT_ROWS_PER_REQUEST = 512
@@ -27,6 +30,11 @@ class Settings(BaseSettings):
 
     model_dir: Path = Field(
         default=DEFAULT_MODEL_DIR, description="Folder holding <version>/ model artifacts."
+    )
+    model_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description="If set, the served version's MANIFEST.sha256 must have this sha256.",
     )
     model_version: int | None = Field(
         default=None, ge=1, description="Artifact version to serve; unset = the highest present."
@@ -58,7 +66,7 @@ class Settings(BaseSettings):
         ),
     )
     max_texts_per_request: int = Field(
-        default=64, ge=1, description="Texts in one request, at most."
+        default=64, ge=1, le=MAX_TEXTS_CAP, description="Texts in one request, at most."
     )
     max_text_chars: int = Field(
         default=20_000, ge=1, description="Characters in one text, at most."
@@ -91,6 +99,25 @@ class Settings(BaseSettings):
             "(ignored on a GPU, which runs the fused cuDNN LSTM kernel)."
         ),
     )
+    shutdown_delay_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=300,
+        description=(
+            "After SIGTERM: readiness is 503 at once, but requests are still accepted and "
+            "answered for this long (so load balancers stop routing here) before the drain."
+        ),
+    )
+    # Read deadlines and the head size cap, applied by ``app.protocol`` (uvicorn --http).
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="Request head must arrive within this."
+    )
+    body_timeout_s: float = Field(
+        default=15.0, gt=0, le=300, description="Request body must arrive within this."
+    )
+    max_header_bytes: int = Field(
+        default=65_536, ge=1024, le=1_048_576, description="Request line + headers, at most."
+    )
     warmup_batches: int = Field(
         default=2, ge=0, description="Warm-up calls per batch shape at start."
     )
@@ -98,6 +125,17 @@ class Settings(BaseSettings):
         default="text",
         description="'text' lines, or 'json': one JSON object per line (for log aggregators).",
     )
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_not_blank(cls, key: SecretStr | None) -> SecretStr | None:
+        # ``API_KEY=`` (e.g. compose passing an unset host variable through) used to mean "no
+        # auth" silently; an operator who wrote the variable meant to protect the service.
+        if key is not None and not key.get_secret_value().strip():
+            raise ValueError(
+                "API_KEY is empty or blank: unset it to run without auth, or set a key"
+            )
+        return key
 
     @model_validator(mode="after")
     def _check_limits(self) -> Self:
@@ -139,3 +177,20 @@ class Settings(BaseSettings):
     @property
     def max_batch_delay_s(self) -> float:
         return self.max_batch_delay_ms / 1000.0
+
+
+class StartupError(Exception):
+    """A configuration or artifact problem: one ``refusing to start:`` line, never a traceback."""
+
+
+def load_settings() -> Settings:
+    """``Settings()`` from the environment, with every problem named by its variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # Names and rules only: values are not echoed (API_KEY is one of them).
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']).upper() or 'settings'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        raise StartupError(f"invalid environment: {problems} (see README Configuration)") from None

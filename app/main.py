@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import os
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -20,12 +21,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.config import Settings
-from app.errors import install_error_handlers
+from app.config import Settings, StartupError, load_settings
+from app.errors import install_error_handlers, prescreen_response
 from app.logging_setup import announce_ready, configure_logging
 from app.middleware import RequestMiddleware
-from app.routes import AUTH_DEPENDENCIES, ops_router, predict_router
-from app.service import RunnerFactory, Runtime
+from app.model_server import RunnerFactory
+from app.openapi import install_openapi
+from app.routes import ops_router, predict_router
+from app.service import Runtime
 from model_contract.artifact import ArtifactError
 
 logger = logging.getLogger("app")
@@ -36,29 +39,50 @@ DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 def install_drain_handlers(runtime: Runtime) -> Callable[[], None]:
     """Chain a handler in front of the server's SIGTERM/SIGINT handler; returns an undo.
 
+    The first signal flips readiness to 503 at once; uvicorn is asked to stop only after
+    SHUTDOWN_DELAY_S (the in-process twin of a Kubernetes ``preStop`` sleep): until then it
+    keeps accepting and answering, so requests a load balancer sends before it notices are not
+    reset. A second signal stops at once, a third forces the exit.
     Only possible in the main thread (under uvicorn; not under TestClient's portal thread).
     """
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     previous: dict[int, Any] = {}
     loop = asyncio.get_running_loop()
+    delay = runtime.settings.shutdown_delay_s
+    signals_seen = 0
+
+    def stop_server(server: Any) -> None:
+        if server.should_exit:
+            server.force_exit = True
+        server.should_exit = True
+
+    def begin(server: Any) -> None:
+        runtime.begin_drain()
+        logger.info("still accepting for SHUTDOWN_DELAY_S=%gs, then draining", delay)
+        loop.call_later(delay, stop_server, server)
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
         # Readiness flips right here; the rest (logging, waking the batcher) runs on the loop,
-        # since a signal handler may interrupt the loop in the middle of its own bookkeeping.
+        # since a signal handler may interrupt the loop in the middle of its own bookkeeping -
+        # in an empty context: the callback it interrupted may run in a request's context, whose
+        # request id must not end up on the drain log lines.
         runtime.draining = True
-        # An empty context: the signal may interrupt a callback running in a request's context,
-        # whose request id must not end up on the drain log line.
-        loop.call_soon_threadsafe(runtime.begin_drain, context=contextvars.Context())
         prev = previous.get(signum)
         server = getattr(prev, "__self__", None)
         if server is not None and hasattr(server, "should_exit"):
             # uvicorn: ask for a graceful stop directly. Its own handler would also re-raise
             # the signal after shutdown, making a clean, fully drained stop exit with 143.
-            if server.should_exit:
-                server.force_exit = True
-            server.should_exit = True
-        elif callable(prev):
+            if signals_seen == 1 and delay > 0:
+                loop.call_soon_threadsafe(begin, server, context=contextvars.Context())
+                return
+            loop.call_soon_threadsafe(runtime.begin_drain, context=contextvars.Context())
+            stop_server(server)
+            return
+        loop.call_soon_threadsafe(runtime.begin_drain, context=contextvars.Context())
+        if callable(prev):
             prev(signum, frame)
         elif prev == signal.SIG_DFL:
             raise SystemExit(0)
@@ -73,10 +97,23 @@ def install_drain_handlers(runtime: Runtime) -> Callable[[], None]:
     return restore
 
 
+def _why_not_started(exc: Exception, settings: Settings) -> str:
+    if isinstance(exc, ArtifactError):
+        return str(exc)
+    # TensorFlow's errors (DataLossError, ...) run to many lines; the first names the problem.
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return (
+        f"could not load the model under {settings.resolved_model_dir()}: "
+        f"{type(exc).__name__}: {first}; restore the artifact from git or re-export it"
+    )
+
+
 def create_app(
-    settings: Settings | None = None, runner_factory: RunnerFactory | None = None
+    settings: Settings | None = None,
+    runner_factory: RunnerFactory | None = None,
+    exit_on_startup_failure: bool = False,
 ) -> FastAPI:
-    settings = settings or Settings()
+    settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
     runtime = Runtime(settings, runner_factory)
 
@@ -84,10 +121,21 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             await runtime.start()
-        except ArtifactError as exc:
-            logger.critical("refusing to start: %s", exc)
+        except Exception as exc:
+            logger.critical("refusing to start: %s", _why_not_started(exc, settings))
+            if exit_on_startup_failure:
+                # Under uvicorn: one line, exit 1. Raising would print the traceback again
+                # (Starlette hands the formatted traceback to the server as the failure message).
+                for handler in logger.handlers:
+                    handler.flush()
+                os._exit(1)
             raise
-        device = runtime.runner.device if runtime.runner else "unknown"
+        # Whether auth is on, never the key; the open routes are listed in README "API".
+        if settings.api_key is None:
+            logger.info("auth off: API_KEY unset, the predict routes are open to anyone")
+        else:
+            logger.info("auth on: the predict routes need 'Authorization: Bearer <API_KEY>'")
+        device = runtime.server.runner.device if runtime.server else "unknown"
         announcer = asyncio.create_task(announce_ready(runtime.version, device, app.docs_url))
         restore = install_drain_handlers(runtime)
         try:
@@ -107,18 +155,24 @@ def create_app(
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.include_router(predict_router, dependencies=AUTH_DEPENDENCIES if settings.api_key else None)
+    app.include_router(predict_router)
     app.include_router(ops_router)
     # Label values for request metrics: every route path (routers are included, not copied).
     route_paths = {getattr(r, "path", "") for r in app.routes}
     route_paths |= {
         getattr(r, "path", "") for rt in (predict_router, ops_router) for r in rt.routes
     }
+    predict_paths = frozenset(getattr(r, "path", "") for r in predict_router.routes)
+    install_openapi(app, settings, protected=predict_paths)
     app.add_middleware(
         RequestMiddleware,
         metrics=runtime.metrics,
         known_routes=lambda: route_paths,
         max_body_bytes=settings.max_body_bytes,
+        prescreen=lambda body: prescreen_response(runtime.metrics, body),
+        prescreen_paths=predict_paths,
+        api_key=settings.api_key.get_secret_value().encode() if settings.api_key else None,
+        protected_paths=predict_paths,
     )
     return app
 
@@ -126,7 +180,12 @@ def create_app(
 def __getattr__(name: str) -> FastAPI:
     """``app.main:app`` is built on first access, so importing this module has no side effects."""
     if name == "app":
-        app = create_app()
+        try:
+            app = create_app(exit_on_startup_failure=True)
+        except StartupError as exc:
+            configure_logging("info")
+            logger.critical("refusing to start: %s", exc)
+            raise SystemExit(1) from None
         globals()["app"] = app
         return app
     raise AttributeError(name)

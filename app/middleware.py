@@ -8,7 +8,6 @@ frame per request (the separate size-limit layer cost ~2 % of throughput under l
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import re
 import secrets
@@ -17,24 +16,24 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.httputil import bearer_matches, header, is_json_media_type, send_error
 from app.logging_setup import request_id_var
 from app.metrics import ServiceMetrics
 
 logger = logging.getLogger("app.access")
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+# nginx's code for "client closed the request before a response": never counted as a 5xx.
+CLIENT_CLOSED = 499
+# Bodies above this size are validated by the fast pre-screen before FastAPI parses them; below
+# it, the stdlib parse costs < 2 ms, so the hot path (small requests) is left untouched.
+PRESCREEN_MIN_BYTES = 64 * 1024
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 class RequestMiddleware:
-    """``sentiment_requests_total{route,status}``, duration, request id, and 413 over ``max_bytes``.
+    """``sentiment_requests_total{route,status}``, duration, request id, 401 without the API key
+    on ``protected_paths``, and 413 over ``max_bytes``.
 
     Outermost, so it counts every response, including its own 413s.
     """
@@ -45,8 +44,16 @@ class RequestMiddleware:
         metrics: ServiceMetrics,
         known_routes: Callable[[], set[str]],
         max_body_bytes: int,
+        prescreen: Callable[[bytes], ASGIApp | None] | None = None,
+        prescreen_paths: frozenset[str] = frozenset(),
+        api_key: bytes | None = None,
+        protected_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
+        self.api_key = api_key
+        self.protected_paths = protected_paths
+        self.prescreen = prescreen
+        self.prescreen_paths = prescreen_paths
         self.metrics = metrics
         self.max_bytes = max_body_bytes
         self._known_routes = known_routes
@@ -61,11 +68,13 @@ class RequestMiddleware:
         path = scope.get("path", "")
         # Bounded label values: unknown paths share one label (no cardinality blow-up).
         route = path if path in self._known_routes() else "other"
-        request_id = _header(scope, b"x-request-id")
+        request_id = header(scope, b"x-request-id")
         if request_id is None or not _SAFE_ID.fullmatch(request_id):  # no arbitrary log text
             request_id = f"{self._id_prefix}-{next(self._ids)}"
         id_token = request_id_var.set(request_id)  # for every log line of this request
-        status = 500
+        # Stays CLIENT_CLOSED only if no response was sent and nothing raised: the client hung up
+        # (an aborted or malformed upload, answered by the server itself if at all), not a 500.
+        status = CLIENT_CLOSED
         started = time.perf_counter()
         logger.debug(
             "request received id=%s method=%s route=%s", request_id, scope["method"], route
@@ -81,13 +90,27 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            if scope["method"] in BODY_METHODS:
+            if (
+                self.api_key is not None
+                and path in self.protected_paths
+                and not bearer_matches(scope, self.api_key)
+            ):
+                # Here, not as a FastAPI dependency: FastAPI reads and parses the body before
+                # solving dependencies, so a stranger could make it parse 1 MB per request.
+                await self._unauthorized(send_wrapper)
+            elif scope["method"] in BODY_METHODS:
                 await self._with_body_limit(scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive, send_wrapper)
+        except Exception:
+            if status == CLIENT_CLOSED:  # a genuine fault before any response
+                status = 500
+            raise
         finally:
             elapsed = time.perf_counter() - started
             self.metrics.observe_request(route, status, elapsed)
+            if status == CLIENT_CLOSED:
+                self.metrics.rejected.labels(reason="client_closed").inc()
             level = logging.WARNING if status >= 500 else logging.DEBUG
             logger.log(
                 level,
@@ -97,55 +120,70 @@ class RequestMiddleware:
             request_id_var.reset(id_token)
 
     async def _with_body_limit(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """413 by Content-Length up front, else (chunked upload) by counting what arrives."""
-        length = _header(scope, b"content-length")
+        """413 by Content-Length up front, else (chunked upload) by counting what arrives.
+
+        Large JSON bodies for the pre-screened routes are read here and checked by
+        ``prescreen`` first (see ``app.errors.prescreen_response``); small ones, the hot path,
+        go straight through.
+        """
+        length = header(scope, b"content-length")
         if length is not None:
             if length.isdigit() and int(length) > self.max_bytes:
                 await self._reject(send)
                 return
-            # The server enforces Content-Length, so the body cannot exceed what was declared.
-            await self.app(scope, receive, send)
+            if not (
+                length.isdigit() and int(length) > PRESCREEN_MIN_BYTES and self._screened(scope)
+            ):
+                # The server enforces Content-Length: the body cannot exceed what was declared.
+                await self.app(scope, receive, send)
+                return
+        body = await self._read_body(receive, send)
+        if body is None:
             return
-        # Chunked upload: read it (bounded by the limit) and replay it to the app.
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
+        if self.prescreen is not None and len(body) > PRESCREEN_MIN_BYTES and self._screened(scope):
+            response = self.prescreen(body)
+            if response is not None:
+                await response(scope, receive, send)
                 return
-            chunk = message.get("body", b"")
-            total += len(chunk)
-            if total > self.max_bytes:
-                await self._reject(send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
         replayed = False
 
         async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
         await self.app(scope, replay, send)
 
+    def _screened(self, scope: Scope) -> bool:
+        if self.prescreen is None or scope.get("path") not in self.prescreen_paths:
+            return False
+        return is_json_media_type(header(scope, b"content-type"))
+
+    async def _read_body(self, receive: Receive, send: Send) -> bytes | None:
+        """The whole body (at most ``max_bytes``); None if answered 413 or the client left."""
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            total += len(chunk)
+            if total > self.max_bytes:
+                await self._reject(send)
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
     async def _reject(self, send: Send) -> None:
         self.metrics.rejected.labels(reason="body_too_large").inc()
-        body = json.dumps(
-            {"detail": f"request body exceeds {self.max_bytes} bytes", "code": "body_too_large"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = f"request body exceeds {self.max_bytes} bytes"
+        await send_error(send, 413, detail, "body_too_large", ((b"connection", b"close"),))
+
+    async def _unauthorized(self, send: Send) -> None:
+        self.metrics.rejected.labels(reason="unauthorized").inc()
+        detail = "missing or invalid API key (Authorization: Bearer <key>)"
+        await send_error(send, 401, detail, "unauthorized", ((b"www-authenticate", b"Bearer"),))

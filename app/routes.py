@@ -2,60 +2,28 @@
 
 from __future__ import annotations
 
-import json
-import secrets
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
+from app.deps import RuntimeDep, runtime_of
 from app.errors import ERROR_RESPONSES, error_response
 from app.metrics import CONTENT_TYPE
 from app.schemas import (
+    BatchResponse,
     ErrorBody,
     Health,
-    LabelBatchResponse,
+    LabelOnly,
     LabelResponse,
     ModelInfo,
-    PredictBatchResponse,
+    Prediction,
     PredictRequest,
     PredictResponse,
-    ProbabilityBatchResponse,
+    ProbabilityOnly,
     ProbabilityResponse,
 )
-from app.service import Runtime, ServiceUnavailable
-
-_bearer = HTTPBearer(auto_error=False, description="Required only when API_KEY is set.")
-
-
-# The dependencies below are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in
-# the thread pool, i.e. three thread hand-offs per request for code that never blocks
-# (py-spy under load: ~18 % of the event loop's time was spent in run_in_threadpool).
-async def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-
-
-# The predict routes read the runtime from ``request.app.state`` instead of depending on
-# ``get_runtime``: FastAPI re-solves every dependency node per request (~15 % of the event loop's
-# time under load went to solve_dependencies); 7 nodes per predict call are now 4.
-async def require_api_key(request: Request, credentials: Credentials) -> None:
-    """401 unless API_KEY is unset or ``Authorization: Bearer <API_KEY>`` matches."""
-    key = request.app.state.runtime.settings.api_key
-    if key is None:
-        return
-    given = credentials.credentials if credentials else ""
-    if not secrets.compare_digest(given.encode(), key.get_secret_value().encode()):
-        raise HTTPException(
-            status_code=401,
-            detail="missing or invalid API key (Authorization: Bearer <key>)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
 
 
 def checked_request(body: PredictRequest, request: Request) -> PredictRequest:
@@ -91,64 +59,51 @@ def checked_request(body: PredictRequest, request: Request) -> PredictRequest:
     return body
 
 
-def _json(payload: dict[str, Any]) -> Response:
-    """Encode once with the C json encoder and return the bytes as they are.
-
-    A returned ``Response`` skips FastAPI's response-model validation and serialisation (a
-    pydantic model built, then validated and dumped again: ~5 % of the event loop under load).
-    The ``response_model`` in each decorator still documents the shape in OpenAPI.
-    """
-    return Response(_encode(payload).encode(), media_type="application/json")
-
-
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-# ``create_app`` attaches ``AUTH_DEPENDENCIES`` when API_KEY is set: without a key, no per-request
-# dependency is solved at all (two nodes fewer for FastAPI on the hot path).
-AUTH_DEPENDENCIES = [Depends(require_api_key)]
 predict_router = APIRouter(prefix="/predict", tags=["predict"], responses=ERROR_RESPONSES)
+JSON = "application/json"
 
 
-@predict_router.post("", response_model=PredictResponse | PredictBatchResponse)
-async def predict(body: PredictRequest, request: Request) -> Response:
-    """Label and P(positive) for one review (``text``) or several (``texts``, input order)."""
-    runtime: Runtime = request.app.state.runtime
-    scored = await runtime.score(checked_request(body, request).items, body.scoring)
-    v = runtime.version
-    if body.is_batch:
-        preds = [
-            {"label": s.label, "probability": s.probability, "windows": s.windows} for s in scored
-        ]
-        return _json({"predictions": preds, "model_version": v})
-    s = scored[0]
-    return _json(
-        {"label": s.label, "probability": s.probability, "windows": s.windows, "model_version": v}
+def _add_predict_route(path: str, item: type[BaseModel], single: type[BaseModel], doc: str) -> None:
+    """One handler for the three projections of a prediction (see app/schemas.py).
+
+    The response *is* the pydantic model, serialised by pydantic-core straight to bytes; built
+    with ``model_construct`` (the values come from the runtime, already valid), which skips the
+    validate-then-dump round trip FastAPI's ``response_model`` path would make.
+    """
+    fields = tuple(item.model_fields)
+    batch = BatchResponse[item]  # type: ignore[valid-type]
+    construct_item, construct_single = item.model_construct, single.model_construct
+    to_json_single = single.__pydantic_serializer__.to_json
+    to_json_batch = batch.__pydantic_serializer__.to_json
+
+    async def handler(body: PredictRequest, request: Request) -> Response:
+        runtime = runtime_of(request)
+        scored = await runtime.score(checked_request(body, request).items, body.scoring)
+        version = runtime.version
+        if body.is_batch:
+            items = [construct_item(**{f: getattr(s, f) for f in fields}) for s in scored]
+            out = batch.model_construct(predictions=items, model_version=version)
+            return Response(to_json_batch(out), media_type=JSON)
+        first = scored[0]
+        one = construct_single(model_version=version, **{f: getattr(first, f) for f in fields})
+        return Response(to_json_single(one), media_type=JSON)
+
+    handler.__name__ = f"predict{path.replace('/', '_')}"
+    predict_router.add_api_route(
+        path, handler, methods=["POST"], response_model=single | batch, description=doc
     )
 
 
-@predict_router.post("/probability", response_model=ProbabilityResponse | ProbabilityBatchResponse)
-async def predict_probability(body: PredictRequest, request: Request) -> Response:
-    """Only P(positive)."""
-    runtime: Runtime = request.app.state.runtime
-    scored = await runtime.score(checked_request(body, request).items, body.scoring)
-    v = runtime.version
-    if body.is_batch:
-        preds = [{"probability": s.probability, "windows": s.windows} for s in scored]
-        return _json({"predictions": preds, "model_version": v})
-    s = scored[0]
-    return _json({"probability": s.probability, "windows": s.windows, "model_version": v})
-
-
-@predict_router.post("/label", response_model=LabelResponse | LabelBatchResponse)
-async def predict_label(body: PredictRequest, request: Request) -> Response:
-    """Only the label (P(positive) >= THRESHOLD -> positive)."""
-    runtime: Runtime = request.app.state.runtime
-    scored = await runtime.score(checked_request(body, request).items, body.scoring)
-    v = runtime.version
-    if body.is_batch:
-        preds = [{"label": s.label, "windows": s.windows} for s in scored]
-        return _json({"predictions": preds, "model_version": v})
-    s = scored[0]
-    return _json({"label": s.label, "windows": s.windows, "model_version": v})
+_add_predict_route(
+    "",
+    Prediction,
+    PredictResponse,
+    "Label and calibrated P(positive) for one review (`text`) or several (`texts`, input order).",
+)
+_add_predict_route("/probability", ProbabilityOnly, ProbabilityResponse, "Only P(positive).")
+_add_predict_route(
+    "/label", LabelOnly, LabelResponse, "Only the label (P(positive) >= THRESHOLD -> positive)."
+)
 
 
 ops_router = APIRouter(tags=["ops"])
@@ -172,7 +127,8 @@ async def readyz(runtime: RuntimeDep) -> Any:
     if runtime.ready:
         return Health(status="ready")
     state = "draining" if runtime.draining else "starting"
-    return error_response(503, f"not ready: {state}", code=state, headers={"Retry-After": "1"})
+    retry_after = {"Retry-After": str(runtime.settings.retry_after_s)}
+    return error_response(503, f"not ready: {state}", code=state, headers=retry_after)
 
 
 @ops_router.get(
@@ -188,22 +144,4 @@ async def metrics(runtime: RuntimeDep) -> Response:
 @ops_router.get("/model", response_model=ModelInfo, responses=UNAVAILABLE)
 async def model_info(runtime: RuntimeDep) -> ModelInfo:
     """Which model is served, and how."""
-    artifact, runner, s = runtime.artifact, runtime.runner, runtime.settings
-    if artifact is None or runner is None:
-        raise ServiceUnavailable("not_ready", "model is not loaded yet")
-    return ModelInfo(
-        version=str(artifact.version),
-        maxlen=artifact.tokenizer.config.maxlen,
-        vocabulary_size=artifact.tokenizer.vocabulary_size,
-        threshold=s.threshold,
-        device=runner.device,
-        xla=runner.xla,
-        test_accuracy=artifact.test_accuracy,
-        tokenizer_fingerprint=str(artifact.preprocessing.get("fingerprint", "")),
-        max_batch_size=s.max_batch_size,
-        max_batch_delay_ms=s.max_batch_delay_ms,
-        default_scoring=runtime.default_mode,
-        window_stride=artifact.scoring.stride,
-        max_windows=artifact.scoring.max_windows,
-        calibrated=bool(artifact.scoring.platt),
-    )
+    return ModelInfo(**runtime.model_info())

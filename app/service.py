@@ -1,44 +1,29 @@
-"""The service runtime: artifact + model runner + batcher + metrics + readiness state.
+"""The service runtime: settings, metrics, readiness and the served model; texts -> scores.
 
-One ``Runtime`` per app lives on ``app.state.runtime``; the lifespan starts and stops it.
+One ``Runtime`` per app lives on ``app.state.runtime``; the lifespan starts and stops it. The
+model itself (artifact, runner, batcher, batching policy) is an ``app.model_server.ModelServer``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from app.batcher import Batcher, BatcherClosed, QueueFull
+from app.batcher import BatcherClosed, QueueFull
 from app.config import Settings
 from app.logging_setup import quiet_tensorflow
 from app.metrics import ServiceMetrics
+from app.model_server import ModelServer, Row, Runner, RunnerFactory
 from app.schemas import Label
 from app.tuning import configure_threads, freeze_long_lived_objects
-from model_contract.artifact import Artifact, load_artifact
+from model_contract.artifact import Artifact
 from model_contract.scoring import Mode
 
 logger = logging.getLogger(__name__)
-
-Row = npt.NDArray[np.int32]
-
-
-class Runner(Protocol):
-    device: str
-    xla: bool
-
-    def predict(self, ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]: ...
-
-    def warmup(self) -> None: ...
-
-
-RunnerFactory = Callable[[Path, int], Runner]
 
 
 def default_runner_factory(settings: Settings) -> RunnerFactory:
@@ -77,62 +62,55 @@ class Scored:
 
 
 class Runtime:
+    """Settings, metrics, readiness and the served ``ModelServer``; scores texts."""
+
     def __init__(self, settings: Settings, runner_factory: RunnerFactory | None = None) -> None:
         self.settings = settings
         self.metrics = ServiceMetrics()
         self._runner_factory = runner_factory or default_runner_factory(settings)
-        self.artifact: Artifact | None = None
-        self.runner: Runner | None = None
-        self.batcher: Batcher[Row, float] | None = None
-        self.warmed_up = False
+        self.server: ModelServer | None = None
         self.draining = False
         self._drain_logged = False
 
     @property
     def ready(self) -> bool:
-        return self.warmed_up and not self.draining and self.batcher is not None
+        return self.server is not None and self.server.state == "ready" and not self.draining
 
     @property
     def default_mode(self) -> Mode:
         """SCORING if set, else the artifact's validated default."""
         if self.settings.scoring is not None:
             return self.settings.scoring
-        return self.artifact.scoring.default_mode if self.artifact else "last"
+        return self.server.artifact.scoring.default_mode if self.server else "last"
 
     @property
     def version(self) -> str:
-        return str(self.artifact.version) if self.artifact else "unknown"
+        return self.server.version if self.server else "unknown"
 
-    def _load(self) -> None:
-        """Blocking part of start-up (file reads, TF load, warm-up) - run in a thread."""
-        model_dir = self.settings.resolved_model_dir()
-        artifact = load_artifact(model_dir, self.settings.model_version)
-        maxlen = artifact.tokenizer.config.maxlen
-        runner = self._runner_factory(artifact.path, maxlen)
-        runner.warmup()
-        self.artifact, self.runner = artifact, runner
+    def model_info(self) -> dict[str, Any]:
+        if self.server is None:
+            raise ServiceUnavailable("not_ready", "model is not loaded yet")
+        return self.server.info() | {
+            "threshold": self.settings.threshold,
+            "default_scoring": self.default_mode,
+        }
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._load)
-        assert self.artifact is not None and self.runner is not None
         s = self.settings
-        self.batcher = Batcher(
-            self._run_batch,
-            max_batch_size=s.max_batch_size,
-            max_delay_s=s.max_batch_delay_s,
-            max_queue_size=s.max_queue_size,
-            hooks=self.metrics,
-            name="model-batcher",
-        )
-        self.batcher.start()
+        server = await asyncio.to_thread(
+            ModelServer.load, s.resolved_model_dir(), s.model_version, s.batch_policy,
+            self._runner_factory, self.metrics, s.model_sha256,
+        )  # fmt: skip
+        server.start()
+        self.server = server
         freeze_long_lived_objects()  # app/tuning.py: why
-        self.metrics.model_info.labels(version=self.version, device=self.runner.device).set(1)
-        self.warmed_up = True
+        self.metrics.model_info.labels(version=server.version, device=server.runner.device).set(1)
         logger.info(
             "service ready version=%s device=%s fingerprint=%s max_batch_size=%d "
             "max_batch_delay_ms=%g max_queue_size=%d",
-            self.version, self.runner.device, self.artifact.preprocessing.get("fingerprint"),
-            s.max_batch_size, s.max_batch_delay_ms, s.max_queue_size,
+            server.version, server.runner.device,
+            server.artifact.preprocessing.get("fingerprint"), server.policy.max_batch_size,
+            server.policy.max_delay_s * 1000, server.policy.max_queue_size,
         )  # fmt: skip
 
     def begin_drain(self) -> None:
@@ -141,22 +119,16 @@ class Runtime:
             self._drain_logged = True
             logger.info("draining: readiness now 503; finishing queued and in-flight work")
         self.draining = True
-        if self.batcher is not None:
-            self.batcher.hurry()
+        if self.server is not None:
+            self.server.hurry()
 
     async def stop(self) -> None:
         self.begin_drain()
-        if self.batcher is not None:
-            depth = self.batcher.depth
-            await self.batcher.shutdown(grace_s=max(self.settings.request_timeout_s, 1.0))
+        if self.server is not None:
+            depth = self.server.depth
+            await self.server.stop(grace_s=max(self.settings.request_timeout_s, 1.0))
             logger.info("batcher drained (had %d queued)", depth)
         self.metrics.close()
-
-    def _run_batch(self, rows: list[Row]) -> Sequence[float]:
-        """Runs in the batcher's thread: one stack, one model call for the whole batch."""
-        assert self.runner is not None
-        probs: list[float] = self.runner.predict(np.stack(rows)).tolist()
-        return probs
 
     def _rows(
         self, artifact: Artifact, texts: Sequence[str], mode: Mode
@@ -185,13 +157,14 @@ class Runtime:
 
     async def score(self, texts: Sequence[str], mode: Mode | None = None) -> list[Scored]:
         """Tokenize, enqueue every row, await the batched results, combine per text (in order)."""
-        batcher, artifact = self.batcher, self.artifact
-        if batcher is None or artifact is None or not self.warmed_up:
+        server = self.server
+        if server is None:
             raise ServiceUnavailable("not_ready", "model is not loaded yet")
+        artifact = server.artifact
         mode = mode or self.default_mode
         rows, counts = self._rows(artifact, texts, mode)
         try:
-            futures = batcher.submit_many(rows)
+            futures = server.submit(rows)
         except QueueFull as exc:
             raise ServiceUnavailable("queue_full", "server overloaded, retry later") from exc
         except BatcherClosed as exc:

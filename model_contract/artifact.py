@@ -11,15 +11,17 @@ Layout (TensorFlow Serving style, one integer version per folder)::
         preprocessing.json                           tokenizer config, its fingerprint, word-index hash
         metrics.json                                 validation/test metrics, baselines, versions
         MODEL_CARD.md
+        MANIFEST.sha256                              sha256 of every other file (model_contract.manifest)
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from model_contract.manifest import ManifestError, verify_manifest
 from model_contract.scoring import ScoringPolicy
 from model_contract.tokenizer import (
     TOKENIZER_VERSION,
@@ -83,14 +85,26 @@ def _read_json(path: Path) -> Any:
         raise ArtifactError(f"artifact file is not valid JSON: {path} ({exc})") from exc
 
 
-def load_artifact(model_dir: Path, version: int | None = None) -> Artifact:
-    """Read the tokenizer side of an artifact and prove it matches this code's tokenizer."""
+def load_artifact(
+    model_dir: Path, version: int | None = None, manifest_sha256: str | None = None
+) -> Artifact:
+    """Check every file against the manifest, then read the tokenizer side of the artifact and
+    prove it matches this code's tokenizer."""
     path = resolve_version_dir(model_dir, version)
     if not (path / "saved_model.pb").exists():
         raise ArtifactError(f"{path} holds no saved_model.pb")
+    try:
+        verify_manifest(path, manifest_sha256)
+    except ManifestError as exc:
+        raise ArtifactError(str(exc)) from None
     pre = _read_json(path / PREPROCESSING_FILE)
     word_index = _read_json(path / WORD_INDEX_FILE)
-    config = TokenizerConfig.from_dict(pre["tokenizer"])
+    if not isinstance(word_index, dict):
+        raise ArtifactError(
+            f"{path / WORD_INDEX_FILE}: expected an object word -> rank, found "
+            f"{type(word_index).__name__}; re-export the artifact"
+        )
+    config = _tokenizer_config(path / PREPROCESSING_FILE, pre)
     expected = config.fingerprint()
     if pre.get("fingerprint") != expected:
         raise ArtifactError(
@@ -123,6 +137,28 @@ def load_artifact(model_dir: Path, version: int | None = None) -> Artifact:
         metrics=metrics,
         scoring=scoring,
     )
+
+
+def _tokenizer_config(where: Path, pre: Any) -> TokenizerConfig:
+    """The recorded tokenizer parameters, each checked for name and type (a hand-edited
+    ``maxlen: "80"`` failed deep in start-up with a bare TypeError)."""
+    section = pre.get("tokenizer") if isinstance(pre, dict) else None
+    if not isinstance(section, dict):
+        raise ArtifactError(f"{where}: no 'tokenizer' object; re-export the artifact")
+    defaults = asdict(TokenizerConfig())
+    for key, value in section.items():
+        if key not in defaults:
+            raise ArtifactError(f"{where}: unknown tokenizer parameter {key!r}; re-export")
+        expected = list if key == "stopwords" else type(defaults[key])
+        if type(value) is not expected:
+            raise ArtifactError(
+                f"{where}: tokenizer parameter {key!r} must be {expected.__name__}, "
+                f"found {type(value).__name__}; re-export the artifact"
+            )
+    try:
+        return TokenizerConfig.from_dict(section)
+    except (TypeError, ValueError) as exc:
+        raise ArtifactError(f"{where}: invalid tokenizer parameters ({exc}); re-export") from exc
 
 
 def _check_golden(path: Path, tokenizer: Tokenizer, golden: Any) -> None:

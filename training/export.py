@@ -23,6 +23,7 @@ from model_contract.artifact import (
     WORD_INDEX_FILE,
     list_versions,
 )
+from model_contract.manifest import write_manifest
 from model_contract.tokenizer import Tokenizer, word_index_sha256
 from training.model_card import render_model_card
 
@@ -128,5 +129,6 @@ def write_artifact(
     (staging / MODEL_CARD_FILE).write_text(render_model_card(version, config, metrics))
     if extras is not None:
         extras(staging)
+    write_manifest(staging)  # last: it covers every file above (checked at load)
     staging.rename(path)  # a half-written artifact is never visible under its version number
     return path

@@ -117,6 +117,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=EARLY_STOPPING_PATIENCE,
         help="epochs without a better validation whole-review accuracy before stopping",
     )
+    p.add_argument(
+        "--embedding-init",
+        choices=["random", "ppmi-svd"],
+        default="random",
+        help="ppmi-svd: start the embedding from co-occurrence vectors of the fit split's text "
+        "(training/pretrain.py); random: Keras' default initialiser, as in the seed",
+    )
     p.add_argument("--no-baselines", action="store_true", help="skip random forest and TF-IDF")
     p.add_argument("--rf-trees", type=int, default=baselines.RF_TREES)
     p.add_argument(
@@ -221,6 +228,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     log(f"training rows: {len(rows.x)} ({rows.windows} windows, {rows.spans} one-line spans)")
 
     model = build_model(NUM_WORDS, MAXLEN)
+    if args.embedding_init == "ppmi-svd":
+        from training.model import EMBEDDING_DIM
+        from training.pretrain import ppmi_svd_embeddings
+
+        vectors = ppmi_svd_embeddings(
+            [tokenizer.to_ids(t)[0] for t in fit_texts], NUM_WORDS, EMBEDDING_DIM
+        )
+        model.get_layer("embedding").set_weights([vectors])
+        log("embedding initialised from PPMI-SVD vectors of the fit split")
     cosine_epochs = COSINE_EPOCHS if teacher is None else args.epochs
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = LEARNING_RATE
     if args.lr_schedule == "cosine":
@@ -325,6 +341,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "spans": args.spans,
                 "stride": args.stride,
                 "token_dropout": args.token_dropout,
+                "embedding_init": args.embedding_init,
                 "patience": args.patience,
                 "windows": args.windows if teacher is None and args.spans == 0 else "all",
                 "stopwords": args.stopwords,

@@ -18,7 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.config import Settings
 from app.main import create_app
-from app.service import Runner, default_runner_factory
+from app.model_server import Runner
+from app.service import default_runner_factory
 from model_contract.artifact import Artifact, load_artifact
 
 

@@ -10,85 +10,24 @@ import asyncio
 import os
 import re
 import signal
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 180.0
+from tests.api.servers import (
+    START_TIMEOUT_S,
+    children,
+    group_alive,
+    metric,
+    post,
+    run_server,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-
-
-@dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
-    url: str
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def run_server(tmp_path: Path, *args: str, **env: str) -> Iterator[Server]:
-    port = _free_port()
-    log_path = tmp_path / "server.log"
-    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log", *args],
-            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    server = Server(proc, f"http://127.0.0.1:{port}", log_path)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert proc.poll() is None, f"server exited early:\n{server.log()[-3000:]}"
-            assert time.monotonic() < deadline, f"not ready in time:\n{server.log()[-3000:]}"
-            try:
-                if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        yield server
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(30)
-
-
-def _metric(text: str, name: str, **labels: str) -> float:
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
-                return s.value
-    return 0.0
-
-
-async def _post(client: httpx.AsyncClient, url: str, text: str, rid: str) -> httpx.Response | str:
-    try:
-        return await client.post(url, json={"text": text}, headers={"X-Request-ID": rid})
-    except httpx.TransportError as exc:  # refused / reset at the connection level
-        return type(exc).__name__
 
 
 def test_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:
@@ -102,7 +41,7 @@ def test_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:
             limits = httpx.Limits(max_connections=50)
             async with httpx.AsyncClient(timeout=60, limits=limits) as client:
                 jobs = [
-                    _post(client, f"{server.url}/predict", f"film {i}", f"q{i}") for i in range(20)
+                    post(client, f"{server.url}/predict", f"film {i}", f"q{i}") for i in range(20)
                 ]
                 return await asyncio.gather(*jobs)
 
@@ -118,8 +57,8 @@ def test_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:
             assert r.headers["retry-after"] == "1"
             assert r.json()["code"] == "queue_full"
         metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
-        assert _metric(metrics, "sentiment_rejected_total", reason="queue_full") == len(refused)
-        assert _metric(metrics, "sentiment_requests_total", route="/predict", status="503") == len(
+        assert metric(metrics, "sentiment_rejected_total", reason="queue_full") == len(refused)
+        assert metric(metrics, "sentiment_requests_total", route="/predict", status="503") == len(
             refused
         )
 
@@ -141,14 +80,14 @@ def test_sigterm_during_burst_loses_no_accepted_request(tmp_path: Path) -> None:
             ):
                 first = [
                     asyncio.create_task(
-                        _post(client, f"{server.url}/predict", f"great {i}", f"A{i}")
+                        post(client, f"{server.url}/predict", f"great {i}", f"A{i}")
                     )
                     for i in range(n_first)
                 ]
                 deadline = time.monotonic() + 30
                 while True:  # every first-wave text is queued inside the server
                     text = (await probe.get(f"{server.url}/metrics")).text
-                    if _metric(text, "sentiment_queue_depth") == n_first:
+                    if metric(text, "sentiment_queue_depth") == n_first:
                         break
                     assert time.monotonic() < deadline, "first wave never fully queued"
                     await asyncio.sleep(0.02)
@@ -160,7 +99,7 @@ def test_sigterm_during_burst_loses_no_accepted_request(tmp_path: Path) -> None:
                 async with httpx.AsyncClient(timeout=10) as late:
                     second = await asyncio.gather(
                         *(
-                            _post(late, f"{server.url}/predict", f"late {i}", f"B{i}")
+                            post(late, f"{server.url}/predict", f"late {i}", f"B{i}")
                             for i in range(n_second)
                         )
                     )
@@ -203,16 +142,16 @@ def test_clients_disconnecting_mid_batch_do_not_break_it(tmp_path: Path) -> None
                 httpx.AsyncClient(timeout=10) as probe,
             ):
                 stayers = [
-                    asyncio.create_task(_post(stay, url, text, f"S{i}"))
+                    asyncio.create_task(post(stay, url, text, f"S{i}"))
                     for i, text in enumerate(texts)
                 ]
                 leavers = [
-                    asyncio.create_task(_post(leave, url, f"a dreadful bore {i}", f"L{i}"))
+                    asyncio.create_task(post(leave, url, f"a dreadful bore {i}", f"L{i}"))
                     for i in range(n)
                 ]
                 deadline = time.monotonic() + 30
                 while True:
-                    depth = _metric((await probe.get(f"{server.url}/metrics")).text,
+                    depth = metric((await probe.get(f"{server.url}/metrics")).text,
                                     "sentiment_queue_depth")  # fmt: skip
                     if depth == 2 * n:
                         break
@@ -233,7 +172,7 @@ def test_clients_disconnecting_mid_batch_do_not_break_it(tmp_path: Path) -> None
             assert abs(response.json()["probability"] - expected["probability"]) < 1e-5
         assert httpx.get(f"{server.url}/readyz", timeout=10).status_code == 200
         metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
-        assert _metric(metrics, "sentiment_requests_total", route="/predict", status="500") == 0
+        assert metric(metrics, "sentiment_requests_total", route="/predict", status="500") == 0
         log = server.log()
     assert "Traceback" not in log and "ERROR" not in log, log[-3000:]
 
@@ -247,13 +186,15 @@ def test_two_workers_metrics_aggregate_across_processes(tmp_path: Path) -> None:
     with run_server(
         tmp_path, "--workers", "2", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)
     ) as server:
+        supervisor = server.proc.pid
+        workers = children(supervisor)
         deadline = time.monotonic() + START_TIMEOUT_S
-        ready_in_a_row = 0
-        while ready_in_a_row < 20:  # both workers past warm-up, not just the first one
+        # Both workers past warm-up: each sets its sentiment_model_info series when ready, and
+        # the aggregated scrape shows them all (20 readiness 200s in a row could all come from
+        # the first worker on a loaded machine).
+        while len(_model_info_pids(httpx.get(f"{server.url}/metrics", timeout=10).text)) < 2:
             assert time.monotonic() < deadline, server.log()[-3000:]
-            ok = httpx.get(f"{server.url}/readyz", timeout=10).status_code == 200
-            ready_in_a_row = ready_in_a_row + 1 if ok else 0
-            time.sleep(0.05)
+            time.sleep(0.1)
         labels = []
         for i in range(n):
             r = httpx.post(f"{server.url}/predict", json={"text": f"great fun {i}"}, timeout=30)
@@ -261,20 +202,39 @@ def test_two_workers_metrics_aggregate_across_processes(tmp_path: Path) -> None:
             labels.append(r.json()["label"])
         for _ in range(5):  # every scrape, from either worker, sees both workers' counts
             text = httpx.get(f"{server.url}/metrics", timeout=10).text
-            assert _metric(text, "sentiment_requests_total", route="/predict", status="200") == n
+            assert metric(text, "sentiment_requests_total", route="/predict", status="200") == n
             by_label = sum(
-                _metric(text, "sentiment_predictions_total", label=lab)
+                metric(text, "sentiment_predictions_total", label=lab)
                 for lab in ("positive", "negative")
             )
             assert by_label == n
-            assert _metric(text, "sentiment_batch_size_count") >= 1
-            pids = {
-                s.labels["pid"]
-                for family in text_string_to_metric_families(text)
-                for s in family.samples
-                if s.name == "sentiment_model_info"
-            }
+            assert metric(text, "sentiment_batch_size_count") >= 1
+            pids = _model_info_pids(text)
             assert len(pids) == 2, pids  # one live series per worker process
-        assert _metric(text, "sentiment_predictions_total", label="positive") == labels.count(
+        assert metric(text, "sentiment_predictions_total", label="positive") == labels.count(
             "positive"
         )
+        assert len(workers) >= 2, workers
+    # Stopping the server stopped its workers too (they used to be orphaned, running for good).
+    for pid in workers:
+        assert not _alive(pid), f"worker {pid} outlived its server"
+    assert not group_alive(supervisor)
+
+
+def _model_info_pids(text: str) -> set[str]:
+    return {
+        s.labels["pid"]
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "sentiment_model_info"
+    }
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by its parent) is not running.
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ", 1)[1].startswith("Z"))

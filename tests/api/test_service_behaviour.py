@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from app.config import Settings
 from app.main import create_app
 from model_contract.artifact import Artifact, ArtifactError
+from model_contract.manifest import write_manifest
 from model_contract.tokenizer import TokenizerConfig
 
 from .conftest import controlled_app, metric_samples, sample
@@ -234,6 +235,7 @@ def test_fingerprint_mismatch_refuses_to_start(artifact: Artifact, tmp_path: Pat
     pre = json.loads((copy / "preprocessing.json").read_text())
     pre["tokenizer"]["maxlen"] = 100  # trained with other parameters than recorded
     (copy / "preprocessing.json").write_text(json.dumps(pre))
+    write_manifest(copy)  # exported that way, not corrupted afterwards
     with (
         pytest.raises(ArtifactError, match="fingerprint mismatch"),
         TestClient(create_app(Settings(model_dir=copy.parent))),
@@ -247,6 +249,7 @@ def test_older_tokenizer_version_refuses_to_start(artifact: Artifact, tmp_path: 
     pre["tokenizer"]["version"] -= 1  # consistent record, but made by older tokenizer code
     pre["fingerprint"] = TokenizerConfig.from_dict(pre["tokenizer"]).fingerprint()
     (copy / "preprocessing.json").write_text(json.dumps(pre))
+    write_manifest(copy)
     with (
         pytest.raises(ArtifactError, match="tokenizer version"),
         TestClient(create_app(Settings(model_dir=copy.parent))),

@@ -12,7 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.api.test_server_process import run_server
+from tests.api.servers import run_server
 from tests.model.conftest import SAMPLE, full_dataset_path
 from training.data import load_imdb
 

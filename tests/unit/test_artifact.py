@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from model_contract.artifact import ArtifactError, load_artifact, resolve_version_dir
+from model_contract.manifest import write_manifest
 from training.export import GOLDEN_EDGE_CASES
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "model_artifacts" / "imdb_lstm"
@@ -22,6 +23,7 @@ def copy(tmp_path: Path) -> Path:
     dst.mkdir(parents=True)
     for name in ("saved_model.pb", "preprocessing.json", "word_index.json", "metrics.json"):
         shutil.copy(src / name, dst / name)
+    write_manifest(dst)  # a (partial) artifact as exported: the checks below are past the manifest
     return dst
 
 
@@ -29,6 +31,7 @@ def _edit(path: Path, edit) -> None:  # type: ignore[no-untyped-def]
     pre = json.loads((path / "preprocessing.json").read_text())
     edit(pre)
     (path / "preprocessing.json").write_text(json.dumps(pre))
+    write_manifest(path)  # consistent edits: the semantic checks must still catch them
 
 
 def test_committed_artifact_records_golden_examples(copy: Path) -> None:
@@ -56,3 +59,11 @@ def test_tampered_artifact_is_refused(copy: Path, edit, message: str) -> None:  
 def test_unknown_version_is_refused(copy: Path) -> None:
     with pytest.raises(ArtifactError, match="version 3 not found"):
         load_artifact(copy.parent, 3)
+
+
+def test_edit_without_resealing_is_named_by_the_manifest(copy: Path) -> None:
+    pre = json.loads((copy / "preprocessing.json").read_text())
+    pre["tokenizer"]["maxlen"] = 100
+    (copy / "preprocessing.json").write_text(json.dumps(pre))
+    with pytest.raises(ArtifactError, match=r"preprocessing.json: sha256 does not match"):
+        load_artifact(copy.parent)

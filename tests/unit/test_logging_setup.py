@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -172,6 +173,7 @@ def test_the_drain_signal_does_not_inherit_a_request_id() -> None:
 
     class FakeRuntime:
         draining = False
+        settings = SimpleNamespace(shutdown_delay_s=0.0)
 
         def begin_drain(self) -> None:
             seen.append(request_id_var.get())

@@ -1,0 +1,129 @@
+"""One loaded model version behind a narrow interface: artifact + runner + batcher + policy.
+
+The runtime (``app.service``) talks to a ``ModelServer`` only through ``submit``, ``info``,
+``state`` and the lifecycle calls, so several versions can later live side by side, each with its
+own batcher, warm-up and batching policy (a GPU server gets a different ``BatchPolicy``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from app.batcher import Batcher, BatchHooks
+from model_contract.artifact import Artifact, load_artifact
+from model_contract.policy import BatchPolicy
+
+logger = logging.getLogger(__name__)
+
+Row = npt.NDArray[np.int32]
+State = Literal["loading", "ready", "draining", "stopped"]
+
+
+class Runner(Protocol):
+    device: str
+    xla: bool
+
+    def predict(self, ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]: ...
+
+    def warmup(self) -> None: ...
+
+
+RunnerFactory = Callable[[Path, int], Runner]
+
+
+class ModelServer:
+    def __init__(
+        self, artifact: Artifact, runner: Runner, policy: BatchPolicy, hooks: BatchHooks
+    ) -> None:
+        self.artifact = artifact
+        self.runner = runner
+        self.policy = policy.for_device(runner.device)
+        self.state: State = "loading"
+        self._batcher: Batcher[Row, float] = Batcher(
+            self._run_batch,
+            max_batch_size=self.policy.max_batch_size,
+            max_delay_s=self.policy.max_delay_s,
+            max_queue_size=self.policy.max_queue_size,
+            hooks=hooks,
+            name=f"model-{artifact.version}",
+        )
+
+    @classmethod
+    def load(
+        cls,
+        model_dir: Path,
+        version: int | None,
+        policy: BatchPolicy,
+        runner_factory: RunnerFactory,
+        hooks: BatchHooks,
+        manifest_sha256: str | None = None,
+    ) -> ModelServer:
+        """Blocking (file checks, TensorFlow load, warm-up of every batch shape): run in a thread."""
+        started = time.perf_counter()
+        artifact = load_artifact(model_dir, version, manifest_sha256)
+        runner = runner_factory(artifact.path, artifact.tokenizer.config.maxlen)
+        runner.warmup()
+        logger.info(
+            "model version %s loaded and warmed up in %.2f s",
+            artifact.version,
+            time.perf_counter() - started,
+        )
+        return cls(artifact, runner, policy, hooks)
+
+    @property
+    def version(self) -> str:
+        return str(self.artifact.version)
+
+    @property
+    def depth(self) -> int:
+        return self._batcher.depth
+
+    def start(self) -> None:
+        self._batcher.start()
+        self.state = "ready"
+
+    def submit(self, rows: Sequence[Row]) -> list[asyncio.Future[float]]:
+        """Enqueue all rows or none (``QueueFull`` / ``BatcherClosed`` from the batcher)."""
+        return self._batcher.submit_many(rows)
+
+    def hurry(self) -> None:
+        """Draining: run what is queued without waiting for batches to fill."""
+        self.state = "draining"
+        self._batcher.hurry()
+
+    async def stop(self, grace_s: float) -> None:
+        self.hurry()
+        await self._batcher.shutdown(grace_s=grace_s)
+        self.state = "stopped"
+
+    def _run_batch(self, rows: list[Row]) -> Sequence[float]:
+        """Runs in the batcher's thread: one stack, one model call for the whole batch."""
+        probs: list[float] = self.runner.predict(np.stack(rows)).tolist()
+        return probs
+
+    def info(self) -> dict[str, Any]:
+        """What is served and how (``GET /model``)."""
+        artifact, scoring = self.artifact, self.artifact.scoring
+        return {
+            "version": self.version,
+            "state": self.state,
+            "maxlen": artifact.tokenizer.config.maxlen,
+            "vocabulary_size": artifact.tokenizer.vocabulary_size,
+            "device": self.runner.device,
+            "xla": self.runner.xla,
+            "test_accuracy": artifact.test_accuracy,
+            "tokenizer_fingerprint": str(artifact.preprocessing.get("fingerprint", "")),
+            "max_batch_size": self.policy.max_batch_size,
+            "max_batch_delay_ms": self.policy.max_delay_s * 1000.0,
+            "window_stride": scoring.stride,
+            "max_windows": scoring.max_windows,
+            "calibrated": bool(scoring.platt),
+        }
