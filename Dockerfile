@@ -2,9 +2,14 @@
 #
 #   docker build -t imdb-sentiment:cpu .                                  # CPU (default)
 #   docker build --build-arg TF_VARIANT=gpu -t imdb-sentiment:gpu .       # NVIDIA GPU (CUDA wheels)
+#   docker build --build-arg PYTHON_VERSION=3.13 -t imdb-sentiment:py313 .  # another supported Python
 #
 # Classic-builder compatible on purpose (no BuildKit-only syntax).
-FROM python:3.11-slim
+
+# Python of the image: 3.11 by default (the version the compose smoke test builds); 3.12 and 3.13
+# are supported too - requirements/runtime.txt is the same pinned closure on all three.
+ARG PYTHON_VERSION=3.11
+FROM python:${PYTHON_VERSION}-slim
 
 # cpu -> tensorflow-cpu (pinned in requirements/runtime.txt)
 # gpu -> tensorflow[and-cuda] of the same pinned version, which pulls the CUDA/cuDNN wheels from PyPI

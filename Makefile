@@ -2,7 +2,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The interpreter .venv is created with: PYTHON=... if given, else the newest supported one on the
+# PATH (python3.13, python3.12, python3.11, then python3 if it is one of them; scripts/find_python.sh).
+PYTHON ?=
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
@@ -21,9 +23,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(BIN)/python:
-	@test -n "$(PYTHON)" || { echo "Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
-	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"need Python 3.11, got {sys.version}"'
-	$(PYTHON) -m venv $(VENV)
+	@py=$$(scripts/find_python.sh "$(PYTHON)") && "$$py" -m venv $(VENV)
 
 # Re-installs only when the pins change; a second `make serve` / `make test` starts at once.
 $(RUNTIME_STAMP): pyproject.toml requirements/runtime.txt | $(BIN)/python

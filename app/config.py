@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     warmup_batches: int = Field(
         default=2, ge=0, description="Warm-up calls per batch shape at start."
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="'text' lines, or 'json': one JSON object per line (for log aggregators).",
+    )
 
     @field_validator("api_key")
     @classmethod

@@ -9,6 +9,7 @@ closing connections), so load balancers stop routing here while accepted request
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import signal
@@ -23,6 +24,7 @@ from fastapi import FastAPI
 from app import explain_routes
 from app.config import Settings, StartupError, load_settings
 from app.errors import install_error_handlers, prescreen_response
+from app.logging_setup import announce_ready, configure_logging
 from app.middleware import RequestMiddleware
 from app.model_server import RunnerFactory
 from app.openapi import install_openapi
@@ -33,16 +35,6 @@ from model_contract.artifact import ArtifactError
 logger = logging.getLogger("app")
 
 DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-def configure_logging(level: str) -> None:
-    """One-line logs for the ``app`` logger tree; review text is never logged."""
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        logger.addHandler(handler)
-        logger.propagate = False
-    logger.setLevel(level.upper())
 
 
 def install_drain_handlers(runtime: Runtime) -> Callable[[], None]:
@@ -75,7 +67,9 @@ def install_drain_handlers(runtime: Runtime) -> Callable[[], None]:
         nonlocal signals_seen
         signals_seen += 1
         # Readiness flips right here; the rest (logging, waking the batcher) runs on the loop,
-        # since a signal handler may interrupt the loop in the middle of its own bookkeeping.
+        # since a signal handler may interrupt the loop in the middle of its own bookkeeping -
+        # in an empty context: the callback it interrupted may run in a request's context, whose
+        # request id must not end up on the drain log lines.
         runtime.draining = True
         prev = previous.get(signum)
         server = getattr(prev, "__self__", None)
@@ -83,12 +77,12 @@ def install_drain_handlers(runtime: Runtime) -> Callable[[], None]:
             # uvicorn: ask for a graceful stop directly. Its own handler would also re-raise
             # the signal after shutdown, making a clean, fully drained stop exit with 143.
             if signals_seen == 1 and delay > 0:
-                loop.call_soon_threadsafe(begin, server)
+                loop.call_soon_threadsafe(begin, server, context=contextvars.Context())
                 return
-            loop.call_soon_threadsafe(runtime.begin_drain)
+            loop.call_soon_threadsafe(runtime.begin_drain, context=contextvars.Context())
             stop_server(server)
             return
-        loop.call_soon_threadsafe(runtime.begin_drain)
+        loop.call_soon_threadsafe(runtime.begin_drain, context=contextvars.Context())
         if callable(prev):
             prev(signum, frame)
         elif prev == signal.SIG_DFL:
@@ -121,7 +115,7 @@ def create_app(
     exit_on_startup_failure: bool = False,
 ) -> FastAPI:
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     runtime = Runtime(settings, runner_factory)
 
     @asynccontextmanager
@@ -142,10 +136,13 @@ def create_app(
             logger.info("auth off: API_KEY unset, the predict routes are open to anyone")
         else:
             logger.info("auth on: the predict routes need 'Authorization: Bearer <API_KEY>'")
+        device = runtime.server.runner.device if runtime.server else "unknown"
+        announcer = asyncio.create_task(announce_ready(runtime.version, device, app.docs_url))
         restore = install_drain_handlers(runtime)
         try:
             yield
         finally:
+            announcer.cancel()
             logger.info("shutting down: draining batcher")
             await runtime.stop()
             restore()

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.httputil import bearer_matches, header, is_json_media_type, send_error
+from app.logging_setup import request_id_var
 from app.metrics import ServiceMetrics
 
 logger = logging.getLogger("app.access")
@@ -70,6 +71,7 @@ class RequestMiddleware:
         request_id = header(scope, b"x-request-id")
         if request_id is None or not _SAFE_ID.fullmatch(request_id):  # no arbitrary log text
             request_id = f"{self._id_prefix}-{next(self._ids)}"
+        id_token = request_id_var.set(request_id)  # for every log line of this request
         # Stays CLIENT_CLOSED only if no response was sent and nothing raised: the client hung up
         # (an aborted or malformed upload, answered by the server itself if at all), not a 500.
         status = CLIENT_CLOSED
@@ -115,6 +117,7 @@ class RequestMiddleware:
                 "request done id=%s method=%s route=%s status=%d ms=%.1f",
                 request_id, scope["method"], route, status, elapsed * 1000,
             )  # fmt: skip
+            request_id_var.reset(id_token)
 
     async def _with_body_limit(self, scope: Scope, receive: Receive, send: Send) -> None:
         """413 by Content-Length up front, else (chunked upload) by counting what arrives.

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from app.batcher import BatcherClosed, QueueFull
 from app.config import Settings
+from app.logging_setup import quiet_tensorflow
 from app.metrics import ServiceMetrics
 from app.model_server import ModelServer, Row, Runner, RunnerFactory
 from app.schemas import Label
@@ -27,8 +28,9 @@ logger = logging.getLogger(__name__)
 
 def default_runner_factory(settings: Settings) -> RunnerFactory:
     def factory(path: Path, maxlen: int) -> Runner:
-        configure_threads()  # before TensorFlow's first import, which the next line triggers
-        from model_contract.runner import ModelRunner
+        configure_threads()  # before TensorFlow's first import, which the next lines trigger
+        with quiet_tensorflow():  # no C++ start-up chatter unless TF_CPP_MIN_LOG_LEVEL asks for it
+            from model_contract.runner import ModelRunner
 
         return ModelRunner(path, maxlen, settings.batch_policy)
 
