@@ -23,6 +23,8 @@ from itertools import repeat
 import numpy as np
 import numpy.typing as npt
 
+from model_contract.latin1 import Latin1Words, is_latin1
+
 # Bump when the *behaviour* of this module changes in a way the config fields do not capture.
 TOKENIZER_VERSION = 2
 
@@ -151,10 +153,10 @@ class Tokenizer:
         self._ids = {w: r + config.index_from for w, r in word_index.items() if 0 < r < limit}
         self._ids_or_stop = {**self._ids, **dict.fromkeys(self._stopwords, 0)}
         self._latin1 = (
-            _Latin1Words(config.lowercase) if config.word_pattern == DEFAULT_WORD_PATTERN else None
+            Latin1Words(config.lowercase) if config.word_pattern == DEFAULT_WORD_PATTERN else None
         )
         self._latin1_ids = {
-            w.encode("latin-1"): i for w, i in self._ids_or_stop.items() if _is_latin1(w)
+            w.encode("latin-1"): i for w, i in self._ids_or_stop.items() if is_latin1(w)
         }
 
     @property
@@ -215,42 +217,6 @@ class Tokenizer:
         if not texts:
             return np.zeros((0, self.config.maxlen), dtype=np.int32)
         return np.stack([self.encode(t).ids for t in texts])
-
-
-class _Latin1Words:
-    """``DEFAULT_WORD_PATTERN.findall`` for Latin-1 text, as bytes, without the regex engine.
-
-    One ``bytes.translate`` lowercases and turns every byte that is neither alphanumeric nor an
-    apostrophe into a space; apostrophes not between two alphanumerics (the only ones the pattern
-    keeps) become spaces too; ``split()`` then yields exactly the pattern's matches. The regex
-    path stays the reference: tests compare both on every review of the committed sample and on
-    adversarial strings.
-    """
-
-    def __init__(self, lowercase: bool) -> None:
-        table = bytearray(b" " * 256)
-        for byte in range(256):  # every Latin-1 char lowercases to one Latin-1 char
-            char = chr(byte).lower() if lowercase else chr(byte)
-            if (char.isalnum() and char != "_") or char == "'":
-                table[byte] = ord(char)
-        self._table = bytes(table)
-
-    def split(self, text: str) -> list[bytes] | None:
-        """The words, or None when ``text`` is not Latin-1 (the caller then uses the regex)."""
-        try:
-            data = text.encode("latin-1").translate(self._table)
-        except UnicodeEncodeError:
-            return None
-        if b"'" in data:
-            # Pairs first, so no two apostrophes touch; then any apostrophe next to a space
-            # (the padding makes the text's ends spaces as well).
-            data = b" " + data.replace(b"''", b"  ") + b" "
-            data = data.replace(b" '", b"  ").replace(b"' ", b"  ")
-        return data.split()
-
-
-def _is_latin1(text: str) -> bool:
-    return all(ord(char) < 256 for char in text)
 
 
 def split_words(

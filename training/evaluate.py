@@ -10,7 +10,6 @@ the service takes - so it also proves the artifact is self-contained.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ from model_contract.artifact import ArtifactError, load_artifact
 from model_contract.policy import BatchPolicy
 from training.data import DatasetError, load_imdb
 from training.evaluation import format_table
+from training.options import command_parser
 from training.student import mode_metrics, score_reviews
 
 DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
@@ -58,12 +58,7 @@ def evaluate(model_dir: Path, version: int | None, data: str | None) -> dict[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m training.evaluate",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--data", help="dataset tarball or folder (default: $IMDB_DATA, then cache)")
+    p = command_parser("python -m training.evaluate", __doc__)
     p.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     p.add_argument("--version", type=int, help="default: highest version")
     p.add_argument("--json", type=Path, help="also write the metrics here")

@@ -9,7 +9,6 @@ loads through the same code path as the real tarball.
 
 from __future__ import annotations
 
-import argparse
 import io
 import random
 import sys
@@ -17,6 +16,7 @@ import tarfile
 from pathlib import Path
 
 from training.data import DatasetError, Split, load_imdb
+from training.options import command_parser
 
 SEED = 1234
 
@@ -39,12 +39,7 @@ def _draw(split: Split, per_class: int, rng: random.Random) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m training.sample",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--data", help="dataset tarball or folder (default: $IMDB_DATA)")
+    p = command_parser("python -m training.sample", __doc__)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--per-class", type=int, default=150, help="reviews per class and split")
     args = p.parse_args(argv)

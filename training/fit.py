@@ -1,0 +1,102 @@
+"""Build the seed network, initialise it, and fit it on the training rows (keras).
+
+Model selection watches validation *whole-review* accuracy (``training/callbacks.py``) and restores
+the best epoch's weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import numpy.typing as npt
+
+from model_contract.tokenizer import Tokenizer
+from training.callbacks import WholeReviewAccuracy
+from training.model import build_model, compile_model
+from training.options import (
+    BATCH_SIZE,
+    COSINE_EPOCHS,
+    LEARNING_RATE,
+    MAX_WINDOWS,
+    MAXLEN,
+    NUM_WORDS,
+    SEED,
+)
+from training.student import TrainingRows
+
+
+def fit_student(
+    args: argparse.Namespace,
+    rows: TrainingRows,
+    tokenizer: Tokenizer,
+    fit_texts: Sequence[str],
+    val_texts: Sequence[str],
+    x_val: npt.NDArray[np.int32],
+    val_y: npt.NDArray[np.int_],
+    *,
+    cosine_over_all: bool,
+    log: Callable[[str], None],
+) -> tuple[keras.Model, Any]:
+    """The trained model (best epoch restored) and its Keras history."""
+    model = build_model(NUM_WORDS, MAXLEN)
+    if args.embedding_init == "ppmi-svd":
+        from training.model import EMBEDDING_DIM
+        from training.pretrain import ppmi_svd_embeddings
+
+        vectors = ppmi_svd_embeddings(
+            [tokenizer.to_ids(t)[0] for t in fit_texts], NUM_WORDS, EMBEDDING_DIM
+        )
+        model.get_layer("embedding").set_weights([vectors])
+        log("embedding initialised from PPMI-SVD vectors of the fit split")
+    cosine_epochs = args.epochs if cosine_over_all else COSINE_EPOCHS
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = LEARNING_RATE
+    if args.lr_schedule == "cosine":
+        steps_per_epoch = -(-len(rows.x) // BATCH_SIZE)
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            LEARNING_RATE, decay_steps=cosine_epochs * steps_per_epoch, alpha=0.02
+        )
+    compile_model(model, learning_rate)
+    whole_review = WholeReviewAccuracy(tokenizer, val_texts, val_y, args.stride, MAX_WINDOWS, log)
+    callbacks: list[keras.callbacks.Callback] = [
+        whole_review,
+        keras.callbacks.EarlyStopping(
+            monitor="val_whole_review_accuracy",
+            mode="max",
+            patience=args.patience,
+            restore_best_weights=True,
+            verbose=1,
+        ),
+    ]
+    if args.lr_schedule == "plateau":
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=0.5, patience=0, min_lr=1e-5, verbose=1
+            )
+        )
+    if args.token_dropout > 0:
+        from training.augment import TokenDropout
+
+        batches = TokenDropout(rows.x, rows.y, BATCH_SIZE, args.token_dropout, SEED)
+        history = model.fit(
+            batches,
+            epochs=args.epochs,
+            validation_data=(x_val, val_y),
+            callbacks=callbacks,
+            verbose=2,
+        )
+    else:
+        history = model.fit(
+            rows.x,
+            rows.y,
+            batch_size=BATCH_SIZE,
+            epochs=args.epochs,
+            validation_data=(x_val, val_y),
+            callbacks=callbacks,
+            shuffle=True,
+            verbose=2,
+        )
+    return model, history
