@@ -20,24 +20,11 @@ from starlette.requests import ClientDisconnect
 
 from app.httputil import is_json_media_type
 from app.metrics import ServiceMetrics
-from app.middleware import CLIENT_CLOSED
+from app.rejections import REJECTIONS, code_for
 from app.schemas import ErrorBody, PredictRequest
 from app.service import InferenceFailed, RequestTimedOut, Runtime, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
-
-STATUS_CODES = {
-    400: "invalid_json",
-    401: "unauthorized",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "body_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    500: "internal_error",
-    503: "unavailable",
-    504: "timeout",
-}
 
 
 def error_response(
@@ -47,8 +34,21 @@ def error_response(
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body = ErrorBody(detail=detail, code=code or STATUS_CODES.get(status, "error"), errors=errors)
+    body = ErrorBody(detail=detail, code=code or code_for(status), errors=errors)
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+def reject(
+    metrics: ServiceMetrics,
+    reason: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Count the refusal and answer it, both from the one table (``app.rejections``)."""
+    rejection = REJECTIONS[reason]
+    metrics.count_rejected(reason)
+    return error_response(rejection.status, detail, rejection.code, errors, headers)
 
 
 def _runtime(request: Request) -> Runtime:
@@ -95,16 +95,14 @@ def validation_response(
     errors, total = _clean_errors(raw_errors)
     if not is_json_media_type(content_type) and any(e["loc"] == ["body"] for e in errors):
         # FastAPI does not parse non-JSON bodies; say so instead of "should be a dictionary".
-        metrics.rejected.labels(reason="unsupported_media_type").inc()
-        return error_response(415, "send a JSON body with 'Content-Type: application/json'")
+        detail = "send a JSON body with 'Content-Type: application/json'"
+        return reject(metrics, "unsupported_media_type", detail)
     if any(e["type"] == "json_invalid" for e in errors):
-        metrics.rejected.labels(reason="invalid_json").inc()
-        return error_response(400, "request body is not valid JSON", errors=errors)
-    metrics.rejected.labels(reason="validation").inc()
+        return reject(metrics, "invalid_json", "request body is not valid JSON", errors)
     summary = "; ".join(f"{'.'.join(e['loc'][1:]) or 'body'}: {e['msg']}" for e in errors)
     if total > len(errors):
         summary += f"; and {total - len(errors)} more"
-    return error_response(422, f"invalid request: {summary}", errors=errors)
+    return reject(metrics, "validation", f"invalid request: {summary}", errors)
 
 
 async def validation_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -146,11 +144,12 @@ _PARSE_FAILURES: tuple[tuple[type[BaseException], str], ...] = (
 def _body_unreadable(metrics: ServiceMetrics, cause: BaseException) -> JSONResponse:
     if isinstance(cause, ClientDisconnect):
         # The client left mid-upload: nobody will read this. The middleware counts every 499.
-        return error_response(CLIENT_CLOSED, "client closed the request", code="client_closed")
+        # Not counted here: the middleware counts every 499 it sends or sees.
+        closed = REJECTIONS["client_closed"]
+        return error_response(closed.status, "client closed the request", closed.code)
     reason = next((msg for kind, msg in _PARSE_FAILURES if isinstance(cause, kind)), "unreadable")
-    metrics.rejected.labels(reason="invalid_json").inc()
     errors: list[dict[str, Any]] = [{"loc": ["body"], "msg": reason, "type": "json_invalid"}]
-    return error_response(400, "request body is not valid JSON", errors=errors)
+    return reject(metrics, "invalid_json", "request body is not valid JSON", errors)
 
 
 async def http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -165,14 +164,12 @@ async def http_exception_handler(request: Request, exc: Exception) -> JSONRespon
 async def unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceUnavailable)
     runtime = _runtime(request)
-    runtime.metrics.rejected.labels(reason=exc.reason).inc()
     retry_after = str(runtime.settings.retry_after_s)
-    return error_response(503, exc.detail, code=exc.reason, headers={"Retry-After": retry_after})
+    return reject(runtime.metrics, exc.reason, exc.detail, headers={"Retry-After": retry_after})
 
 
 async def timeout_handler(request: Request, exc: Exception) -> JSONResponse:
-    _runtime(request).metrics.rejected.labels(reason="timeout").inc()
-    return error_response(504, str(exc) or "request timed out")
+    return reject(_runtime(request).metrics, "timeout", str(exc) or "request timed out")
 
 
 async def inference_failed_handler(request: Request, exc: Exception) -> JSONResponse:

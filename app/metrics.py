@@ -137,6 +137,10 @@ class ServiceMetrics(BatchHooks):
         duration.observe(seconds)
 
     # --- per-text statistics -------------------------------------------------------------
+    def count_rejected(self, reason: str) -> None:
+        """One refused request; ``reason`` is a key of ``app.rejections.REJECTIONS``."""
+        self.rejected.labels(reason=reason).inc()
+
     def observe_text(self, n_tokens: int, n_oov: int, n_windows: int = 1) -> None:
         self.review_tokens.observe(n_tokens)
         self.windows.observe(n_windows)

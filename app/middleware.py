@@ -19,12 +19,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.httputil import bearer_matches, header, is_json_media_type, send_error
 from app.logging_setup import request_id_var
 from app.metrics import ServiceMetrics
+from app.rejections import REJECTIONS
 
 logger = logging.getLogger("app.access")
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 # nginx's code for "client closed the request before a response": never counted as a 5xx.
-CLIENT_CLOSED = 499
+CLIENT_CLOSED = REJECTIONS["client_closed"].status
 # Bodies above this size are validated by the fast pre-screen before FastAPI parses them; below
 # it, the stdlib parse costs < 2 ms, so the hot path (small requests) is left untouched.
 PRESCREEN_MIN_BYTES = 64 * 1024
@@ -110,7 +111,7 @@ class RequestMiddleware:
             elapsed = time.perf_counter() - started
             self.metrics.observe_request(route, status, elapsed)
             if status == CLIENT_CLOSED:
-                self.metrics.rejected.labels(reason="client_closed").inc()
+                self.metrics.count_rejected("client_closed")
             level = logging.WARNING if status >= 500 else logging.DEBUG
             logger.log(
                 level,
@@ -179,11 +180,17 @@ class RequestMiddleware:
                 return b"".join(chunks)
 
     async def _reject(self, send: Send) -> None:
-        self.metrics.rejected.labels(reason="body_too_large").inc()
         detail = f"request body exceeds {self.max_bytes} bytes"
-        await send_error(send, 413, detail, "body_too_large", ((b"connection", b"close"),))
+        await self._refuse(send, "body_too_large", detail, ((b"connection", b"close"),))
 
     async def _unauthorized(self, send: Send) -> None:
-        self.metrics.rejected.labels(reason="unauthorized").inc()
         detail = "missing or invalid API key (Authorization: Bearer <key>)"
-        await send_error(send, 401, detail, "unauthorized", ((b"www-authenticate", b"Bearer"),))
+        await self._refuse(send, "unauthorized", detail, ((b"www-authenticate", b"Bearer"),))
+
+    async def _refuse(
+        self, send: Send, reason: str, detail: str, headers: tuple[tuple[bytes, bytes], ...]
+    ) -> None:
+        """Count and send a refusal from the one table (``app.rejections``)."""
+        rejection = REJECTIONS[reason]
+        self.metrics.count_rejected(reason)
+        await send_error(send, rejection.status, detail, rejection.code, headers)

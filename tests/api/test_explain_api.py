@@ -51,14 +51,15 @@ def test_explain_agrees_with_predict(client: TestClient, text: str, scoring: str
 
 
 def test_explanation_points_the_right_way(client: TestClient) -> None:
-    for text, word, sign in ((POSITIVE, "wonderful", 1), (NEGATIVE, "awful", -1)):
+    # One polar word each: with several, a confident model saturates and removing any single one
+    # barely moves P (contributions are in probability space; see docs/explain.md).
+    cases = (("It was a wonderful film.", "wonderful", 1), ("The acting was awful.", "awful", -1))
+    for text, word, sign in cases:
         tokens = client.post("/explain", json={"text": text}).json()["tokens"]
         (tok,) = [t for t in tokens if t["text"] == word]
         assert tok["status"] == "scored" and tok["in_vocabulary"] and tok["id"] > 3
-        assert sign * tok["contribution"] > 0, tok
-        assert {t["text"]: t["status"] for t in tokens}["with" if text == POSITIVE else "a"] == (
-            "stopword"
-        )
+        assert sign * tok["contribution"] > 0.01, tok
+        assert {t["text"]: t["status"] for t in tokens}["was"] == "stopword"
 
 
 def test_what_the_model_did_not_see(client: TestClient) -> None:
