@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from app.config import Settings
 from app.main import create_app
 from tests.api.conftest import controlled_app, metric_samples, sample
-from tests.api.test_api import BAD_INPUTS, NEGATIVE, POSITIVE, TEXTS
+from tests.api.test_api import BAD_INPUTS, POSITIVE, TEXTS
 from tests.api.test_service_behaviour import wait_for_queue_depth
 
 LONG_REVIEW = " ".join(f"{w} great awful film" for w in range(400))  # 1,600 kept words
