@@ -208,7 +208,7 @@ class Tokenizer:
         ids = [self.config.start_id, *tokens]
         maxlen = self.config.maxlen
         if len(ids) <= maxlen or self.config.truncating != "pre":
-            return Windows(self.encode(text).ids[None, :], n_tokens, n_oov)
+            return Windows(pad_sequence(ids, self.config)[None, :], n_tokens, n_oov)
         starts = window_starts(len(ids), maxlen, stride, max_windows)
         rows = np.array([ids[s : s + maxlen] for s in starts], dtype=np.int32)
         return Windows(rows, n_tokens, n_oov)

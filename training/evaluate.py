@@ -15,15 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from model_contract.artifact import ArtifactError, load_artifact
 from model_contract.policy import BatchPolicy
 from training.data import DatasetError, load_imdb
 from training.evaluation import format_table
 from training.options import command_parser
-from training.student import mode_metrics, score_reviews
+from training.student import chunked, mode_metrics, score_reviews
 
 DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
 SCORE_BATCH = 512
@@ -41,10 +38,7 @@ def evaluate(model_dir: Path, version: int | None, data: str | None) -> dict[str
     batching = BatchPolicy(max_batch_size=SCORE_BATCH, warmup_repeats=1)
     runner = ModelRunner(artifact.path, artifact.tokenizer.config.maxlen, batching)
 
-    def predict(ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
-        out = [runner.predict(ids[i : i + SCORE_BATCH]) for i in range(0, len(ids), SCORE_BATCH)]
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
-
+    predict = chunked(runner.predict, SCORE_BATCH)
     scores = score_reviews(
         predict, artifact.tokenizer, test.texts, policy.stride, policy.max_windows
     )

@@ -13,7 +13,7 @@ from model_contract.tokenizer import Tokenizer, pad_sequence, window_starts
 
 # Sentence ends for cutting one-line spans out of reviews (the tokenizer drops punctuation, so
 # spans are cut from the raw text and tokenized on their own, exactly as a one-line request is).
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|<br\s*/?>", re.IGNORECASE)
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|<br\s*/?>", re.IGNORECASE)
 MIN_SPAN_TOKENS = 3
 
 
@@ -69,7 +69,7 @@ def sentence_spans(tokenizer: Tokenizer, texts: Sequence[str], per_review: int, 
     rng = np.random.default_rng(seed)
     rows, owner = [], []
     for i, text in enumerate(texts):
-        sentences = [s for s in _SENTENCE_END.split(text) if s and not s.isspace()]
+        sentences = [s for s in SENTENCE_END.split(text) if s and not s.isspace()]
         if not sentences:
             continue
         for _ in range(per_review):

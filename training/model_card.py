@@ -11,7 +11,7 @@ from training.model import DROPOUT, EMBEDDING_DIM, LSTM_UNITS, RECURRENT_DROPOUT
 RELIABILITY_FILE = "reliability.png"
 
 
-def _scoring_section(metrics: dict[str, Any]) -> str:
+def _scoring_section(metrics: dict[str, Any], maxlen: int) -> str:
     modes, scoring = metrics.get("test_modes"), metrics.get("scoring")
     if not modes or not scoring:
         return ""
@@ -29,7 +29,7 @@ def _scoring_section(metrics: dict[str, Any]) -> str:
     platt = ", ".join(f"{k}: a={v['a']:.3f}, b={v['b']:+.3f}" for k, v in scoring["platt"].items())
     return f"""
 ## Scoring and calibration
-A review becomes every {config_maxlen(metrics)}-token window (stride {scoring["stride"]}, at most
+A review becomes every {maxlen}-token window (stride {scoring["stride"]}, at most
 {scoring["max_windows"]} per review, `model_contract/tokenizer.py: window_starts`); the windows' log-odds are
 averaged and mapped through a Platt scaling fitted on the validation split ({platt}). The default
 mode was chosen on validation. Expected calibration error: 15 equal-width confidence bins, test set.
@@ -38,10 +38,6 @@ mode was chosen on validation. Expected calibration error: 15 equal-width confid
 
 ![Reliability diagram]({RELIABILITY_FILE})
 """
-
-
-def config_maxlen(metrics: dict[str, Any]) -> int:
-    return int(metrics.get("maxlen", 80))
 
 
 def _behaviour_section(metrics: dict[str, Any]) -> str:
@@ -85,7 +81,7 @@ ids < {config.num_words}), padded/truncated at the front to {config.maxlen} ids.
 
 ## Metrics (test set, {test["n"]} reviews, default scoring)
 {format_table(rows)}
-{_scoring_section(metrics)}{_behaviour_section(metrics)}
+{_scoring_section(metrics, config.maxlen)}{_behaviour_section(metrics)}
 Confusion matrix (threshold 0.5): TN {cm["tn"]}, FP {cm["fp"]}, FN {cm["fn"]}, TP {cm["tp"]}.
 Validation accuracy {metrics["validation"]["accuracy"]:.4f}; epochs run {metrics["training"]["epochs_run"]}
 (best {metrics["training"]["best_epoch"]}); training wall time {metrics["training"]["wall_time_s"]:.0f} s.

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,10 +22,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from model_contract.scoring import Mode, ScoringPolicy
+from model_contract.scoring import Mode, ScoringPolicy, logit
 from model_contract.tokenizer import Tokenizer
+from training.features import SENTENCE_END
+from training.student import calibrated, chunked, score_reviews
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|<br\s*/?>", re.IGNORECASE)
 MIN_WORDS = 6
 CONFIDENT_LOGIT = 2.0
 
@@ -36,7 +36,7 @@ Predict = Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float32]]
 def last_sentences(texts: Sequence[str], labels: Sequence[int]) -> tuple[list[str], list[int]]:
     out, ys = [], []
     for text, y in zip(texts, labels, strict=True):
-        sentences = [s for s in _SENTENCE.split(text) if len(s.split()) >= MIN_WORDS]
+        sentences = [s for s in SENTENCE_END.split(text) if len(s.split()) >= MIN_WORDS]
         if sentences:
             out.append(sentences[-1])
             ys.append(y)
@@ -48,15 +48,9 @@ def short_text_accuracy(
     labels: Sequence[int], mode: Mode,
 ) -> float:  # fmt: skip
     """Served labels (windows, combination and calibration as the service does) vs ``labels``."""
-    rows, owner = [], []
-    for i, text in enumerate(texts):
-        w = tokenizer.encode_windows(text, policy.stride, policy.max_windows)
-        rows.append(w.rows)
-        owner += [i] * len(w.rows)
-    probs = predict(np.concatenate(rows))
-    own = np.asarray(owner)
-    pred = [policy.combine(probs[own == i].tolist(), mode) >= 0.5 for i in range(len(texts))]
-    return round(float(np.mean(np.asarray(pred) == np.asarray(labels))), 4)
+    scores = score_reviews(predict, tokenizer, texts, policy.stride, policy.max_windows)
+    pred = calibrated(getattr(scores, mode), policy, mode) >= 0.5
+    return round(float(np.mean(pred == np.asarray(labels))), 4)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,8 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     tok, policy = artifact.tokenizer, artifact.scoring
     runner = ModelRunner(artifact.path, tok.config.maxlen, BatchPolicy(max_batch_size=512))
 
-    def predict(x: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
-        return np.concatenate([runner.predict(x[i : i + 512]) for i in range(0, len(x), 512)])
+    predict = chunked(runner.predict, 512)
 
     teacher = fit_teacher(
         [tok.to_ids(train.texts[i])[0] for i in fit_idx], [train.labels[i] for i in fit_idx]
@@ -101,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         results[f"last_sentence_{mode}"] = short_text_accuracy(
             predict, tok, policy, sent, sent_y, mode
         )
-    calibrated = np.asarray([policy.combine([float(q)], "last") for q in span_probs])
-    results["teacher_spans"] = round(float(np.mean((calibrated >= 0.5) == (z[keep] >= 0))), 4)
+    span_p = calibrated(logit(span_probs), policy, "last")  # a span is one window
+    results["teacher_spans"] = round(float(np.mean((span_p >= 0.5) == (z[keep] >= 0))), 4)
     results["n"] = {"last_sentence": len(sent), "teacher_spans": int(keep.sum())}
     print(json.dumps(results))
     return 0

@@ -96,15 +96,30 @@ def fit_policy(val: Scores, y_val: npt.ArrayLike, stride: int, max_windows: int)
     return ScoringPolicy(default_mode=default, stride=stride, max_windows=max_windows, platt=platt)
 
 
+def calibrated(z: npt.ArrayLike, policy: ScoringPolicy, mode: Mode) -> npt.NDArray[np.float64]:
+    """P(positive) from combined log-odds, as ``ScoringPolicy.combine`` computes it, vectorised."""
+    cal = policy.platt.get(mode, Platt())
+    return sigmoid(cal.a * np.asarray(z, dtype=np.float64) + cal.b)
+
+
+def chunked(predict: Predict, batch: int) -> Predict:
+    """``predict`` over any number of rows, ``batch`` rows per call."""
+
+    def call(ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
+        out = [predict(ids[i : i + batch]) for i in range(0, len(ids), batch)]
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+    return call
+
+
 def mode_metrics(scores: Scores, y: npt.ArrayLike, policy: ScoringPolicy) -> dict[str, Any]:
     """Accuracy/loss/AUC and ECE before and after calibration, for both modes."""
     out: dict[str, Any] = {"windows_per_review": round(scores.windows_per_review, 3)}
     for mode in ("whole", "last"):
         z = getattr(scores, mode)
-        cal = policy.platt.get(mode, Platt())
-        raw, calibrated = sigmoid(z), sigmoid(cal.a * z + cal.b)
-        out[mode] = classification_metrics(y, calibrated) | {
+        raw, calibrated_p = sigmoid(z), calibrated(z, policy, mode)
+        out[mode] = classification_metrics(y, calibrated_p) | {
             "ece_uncalibrated": expected_calibration_error(raw, y),
-            "ece": expected_calibration_error(calibrated, y),
+            "ece": expected_calibration_error(calibrated_p, y),
         }
     return out

@@ -39,7 +39,14 @@ from training.options import (
     VALIDATION_FRACTION,
     parse_args,
 )
-from training.student import TrainingRows, fit_policy, mode_metrics, score_reviews, training_rows
+from training.student import (
+    TrainingRows,
+    calibrated,
+    fit_policy,
+    mode_metrics,
+    score_reviews,
+    training_rows,
+)
 from training.teacher import cross_fit_teacher, fit_teacher
 from training.vocabulary import build_word_index
 
@@ -205,10 +212,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "versions": library_versions(),
     }
     default_z = getattr(test_scores, policy.default_mode)
-    calibrated = [policy.combine([float(sigmoid(z))], policy.default_mode) for z in default_z]
     curves: dict[str, tuple[Any, Any]] = {
         "uncalibrated": (sigmoid(default_z), test_y),
-        "calibrated": (calibrated, test_y),
+        "calibrated": (calibrated(default_z, policy, policy.default_mode), test_y),
     }
 
     def add_reliability_diagram(folder: Path) -> None:

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,15 +69,15 @@ def kill_group(proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
 
 
 @contextmanager
-def run_server(tmp_path: Path, *args: str, **env: str) -> Iterator[Server]:
-    port = free_port()
-    log_path = tmp_path / "server.log"
-    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}
+def uvicorn_server(
+    uvicorn_args: Sequence[str], port: int, log_path: Path, env: Mapping[str, str]
+) -> Iterator[Server]:
+    """``python -m uvicorn <uvicorn_args>`` in its own process group, ready (``/readyz`` 200)
+    when yielded; the whole group is killed on exit and recorded for the session-end check."""
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log", *DEPLOY_ARGS, *args],
-            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "uvicorn", *uvicorn_args],
+            cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: workers included
         )  # fmt: skip
     STARTED_GROUPS.append(proc.pid)
@@ -96,6 +96,17 @@ def run_server(tmp_path: Path, *args: str, **env: str) -> Iterator[Server]:
         yield server
     finally:
         kill_group(proc)
+
+
+@contextmanager
+def run_server(tmp_path: Path, *args: str, **env: str) -> Iterator[Server]:
+    """The service with the deployed flags on a free port; ``env`` on top of this process's."""
+    port = free_port()
+    uvicorn_args = ["app.main:app", "--host", "127.0.0.1", "--port", str(port),
+                    "--no-access-log", *DEPLOY_ARGS, *args]  # fmt: skip
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}
+    with uvicorn_server(uvicorn_args, port, tmp_path / "server.log", full_env) as server:
+        yield server
 
 
 def metric(text: str, name: str, **labels: str) -> float:

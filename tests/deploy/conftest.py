@@ -7,30 +7,24 @@ may point at another binary (e.g. an older kubectl to check kustomize v2 compati
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
+from tests.api.servers import free_port, uvicorn_server
 from tests.deploy.policy import effective_command, env_of, kind
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
 PROFILE = ROOT / "deploy" / "replica_profile.json"
-START_TIMEOUT_S = 180.0
 
 
 def kubectl() -> str | None:
@@ -77,13 +71,6 @@ def openapi() -> dict[str, Any]:
     return create_app(Settings()).openapi()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def live_replica(
     rendered: dict[str, list[dict[str, Any]]], tmp_path_factory: pytest.TempPathFactory
@@ -95,7 +82,7 @@ def live_replica(
     container = kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]
     cmd = effective_command(container)
     assert cmd[0] == "uvicorn", cmd
-    port = _free_port()
+    port = free_port()
     args, rest = [], iter(cmd[1:])
     for arg in rest:
         if arg in {"--host", "--port"}:
@@ -105,36 +92,5 @@ def live_replica(
     args += ["--host", "127.0.0.1", "--port", str(port)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env_of(docs, container)}
     log_path = tmp_path_factory.mktemp("replica") / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", *args], cwd=ROOT, env=env, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            log_tail = log_path.read_text(errors="replace")[-3000:]
-            assert proc.poll() is None, f"replica exited early:\n{log_tail}"
-            assert time.monotonic() < deadline, f"replica not ready in time:\n{log_tail}"
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        yield url
-    finally:
-        _stop_group(proc)
-
-
-def _stop_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group (graceful drain), SIGKILL whatever is left after 30 s."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(30)
+    with uvicorn_server(args, port, log_path, env) as server:
+        yield server.url

@@ -15,6 +15,7 @@ from model_contract.tokenizer import (
     START_ID,
     Tokenizer,
     TokenizerConfig,
+    window_starts,
     word_index_sha256,
 )
 from training.data import load_imdb
@@ -147,3 +148,30 @@ def test_word_index_hash_is_order_independent() -> None:
 def test_bad_config_rejected(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TokenizerConfig(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("n_ids", [1, 79, 80, 81, 159, 160, 161, 400, 3000])
+@pytest.mark.parametrize(("stride", "max_windows"), [(80, 32), (40, 32), (80, 5), (80, 1)])
+def test_window_starts_cover_the_review_with_full_windows(
+    n_ids: int, stride: int, max_windows: int
+) -> None:
+    maxlen = 80
+    starts = window_starts(n_ids, maxlen, stride, max_windows)
+    assert 1 <= len(starts) <= max_windows
+    assert starts[0] == max(0, n_ids - maxlen)  # the last window (the seed's input) comes first
+    assert all(0 <= s <= max(0, n_ids - maxlen) for s in starts)  # no window runs into padding
+    assert len(set(starts)) == len(starts)
+    if n_ids > maxlen and len(starts) > 1:
+        assert 0 in starts  # ... and one starts at the first id
+    if max_windows >= -(-max(n_ids - maxlen, 0) // stride) + 1:  # not thinned: every id covered
+        covered = {i for s in starts for i in range(s, min(s + maxlen, n_ids))}
+        assert covered == set(range(n_ids))
+
+
+def test_first_window_is_the_encoded_row(real_reviews: tuple[list[str], list[str]]) -> None:
+    train, test = real_reviews
+    tok = Tokenizer(CONFIG, build_word_index(train, CONFIG))
+    for text in [*test, "", "good", "word " * 79, "word " * 80, "word " * 200]:
+        windows = tok.encode_windows(text, 80, 32)
+        np.testing.assert_array_equal(windows.rows[0], tok.encode(text).ids)
+        assert windows.rows.shape[1] == CONFIG.maxlen and windows.rows.dtype == np.int32
