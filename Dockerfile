@@ -63,7 +63,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=90s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status == 200 else 1)"]
 
-# Exec form: uvicorn is PID 1 and receives SIGTERM directly -> graceful drain and exit.
+# Exec form: the server (uvicorn, in-process) is PID 1 and receives SIGTERM directly -> graceful
+# drain and exit. The uvicorn flags (read deadlines, keep-alive, connection cap) are app/serve.py's.
 STOPSIGNAL SIGTERM
-# Read deadlines (app.protocol), idle keep-alive 5 s, at most 512 connections (503 beyond).
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "1", "--timeout-graceful-shutdown", "20", "--no-server-header", "--no-access-log", "--http", "app.protocol:BoundedHttpToolsProtocol", "--timeout-keep-alive", "5", "--limit-concurrency", "512"]
+CMD ["python", "-m", "app.serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -38,9 +38,7 @@ $(DEV_STAMP): pyproject.toml requirements/dev.txt $(RUNTIME_STAMP)
 venv: $(DEV_STAMP) ## create .venv with runtime + training + dev dependencies
 
 serve: $(RUNTIME_STAMP) ## serve the committed model on http://$(HOST):$(PORT)
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --workers 1 \
-		--timeout-graceful-shutdown 20 --no-server-header --no-access-log \
-		--http app.protocol:BoundedHttpToolsProtocol --timeout-keep-alive 5 --limit-concurrency 512
+	$(BIN)/python -m app.serve --host $(HOST) --port $(PORT)  # flags: app/serve.py
 
 test: $(DEV_STAMP) ## run the test suite (IMDB_DATA=... enables the full-dataset tests)
 	$(BIN)/python -m pytest -m "not compose" $(PYTEST_ARGS)

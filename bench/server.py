@@ -15,13 +15,22 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app import serve
+
 REPO = Path(__file__).resolve().parent.parent
-# The README's serve settings (`make serve`, the Dockerfile's CMD), plus host/port for loopback.
-# No uvicorn access log (the service counts and logs requests itself); log level at its default.
-UVICORN_FLAGS = [
+# Checkouts from before app/serve.py existed (bench.ab "before" snapshots) get the flags they
+# were benchmarked with then.
+LEGACY_UVICORN_FLAGS = [
     "--workers", "1", "--timeout-graceful-shutdown", "20", "--no-server-header", "--no-access-log",
 ]  # fmt: skip
 READY_TIMEOUT_S = 120.0
+
+
+def serve_command(cwd: Path, app: str, options: list[str]) -> list[str]:
+    """The checkout's own serve entry point (``python -m app.serve``), as deployed."""
+    if (cwd / "app" / "serve.py").exists():
+        return serve.command(options, app)
+    return [sys.executable, "-m", "uvicorn", app, *options, *LEGACY_UVICORN_FLAGS]
 
 
 def free_port() -> int:
@@ -65,8 +74,7 @@ class Server:
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> Server:
-        cmd = [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1"]
-        cmd += ["--port", str(self.port), *UVICORN_FLAGS]
+        cmd = serve_command(self.cwd, self.app, ["--host", "127.0.0.1", "--port", str(self.port)])
         # Extra flags for experiments (e.g. bench.ab --env-after BENCH_UVICORN_ARGS=...).
         cmd += self.env.get("BENCH_UVICORN_ARGS", "").split()
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **self.env}

@@ -4,8 +4,8 @@
     .venv/bin/python -m deploy.measure_replica --quick    # fewer levels, shorter runs
     setsid .venv/bin/python -m deploy.measure_replica --nice -15   # on a busy shared box (root)
 
-The replica is a real ``uvicorn app.main:app --workers 1`` subprocess with the Dockerfile's serve
-flags (``bench/server.py``) and the ConfigMap's environment (``deploy/k8s/base``). Steps:
+The replica is a real ``python -m app.serve`` subprocess (the Dockerfile's entry point and flags,
+via ``bench/server.py``) and the ConfigMap's environment (``deploy/k8s/base``). Steps:
 
 1. start it ``--starts`` times: process start -> first ``/readyz`` 200 (the probe budget);
 2. open-loop Poisson load (``bench/openloop.py``) at rising rates: throughput, p50/p99 from the

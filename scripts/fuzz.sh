@@ -6,8 +6,7 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
 PORT=$("$BIN/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 LOG=$(mktemp)
-setsid "$BIN/python" -m uvicorn app.main:app --host 127.0.0.1 --port "$PORT" --no-access-log \
-    --http app.protocol:BoundedHttpToolsProtocol >"$LOG" 2>&1 &
+setsid "$BIN/python" -m app.serve --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 &
 PGID=$!
 trap 'kill -KILL -- -"$PGID" 2>/dev/null || true; rm -f "$LOG"' EXIT
 for _ in $(seq 600); do

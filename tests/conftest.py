@@ -28,7 +28,8 @@ _servers_at_start: set[int] = set()
 
 
 def _our_servers() -> set[int]:
-    """Live ``uvicorn app.main:app`` processes running from this checkout (Linux /proc)."""
+    """Live service processes (``python -m app.serve`` or ``uvicorn app.main:app``) running from
+    this checkout (Linux /proc)."""
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -39,7 +40,8 @@ def _our_servers() -> set[int]:
             state = (entry / "stat").read_text().split(") ", 1)[1][:1]
         except OSError:
             continue
-        ours = b"uvicorn" in cmdline and b"app.main:app" in cmdline and cwd == str(_ROOT)
+        server = b"app.serve" in cmdline or (b"uvicorn" in cmdline and b"app.main:app" in cmdline)
+        ours = server and cwd == str(_ROOT)
         if ours and state != "Z":  # a zombie has exited; only its parent's reaping is left
             found.add(int(entry.name))
     return found

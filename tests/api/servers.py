@@ -24,8 +24,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 180.0
-# The flags the Dockerfile and `make serve` run with (read deadlines via app.protocol).
-DEPLOY_ARGS = ("--http", "app.protocol:BoundedHttpToolsProtocol", "--timeout-keep-alive", "5")
 STARTED_GROUPS: list[int] = []
 
 
@@ -70,13 +68,17 @@ def kill_group(proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
 
 @contextmanager
 def uvicorn_server(
-    uvicorn_args: Sequence[str], port: int, log_path: Path, env: Mapping[str, str]
+    args: Sequence[str],
+    port: int,
+    log_path: Path,
+    env: Mapping[str, str],
+    module: str = "uvicorn",
 ) -> Iterator[Server]:
-    """``python -m uvicorn <uvicorn_args>`` in its own process group, ready (``/readyz`` 200)
-    when yielded; the whole group is killed on exit and recorded for the session-end check."""
+    """``python -m <module> <args>`` in its own process group, ready (``/readyz`` 200) when
+    yielded; the whole group is killed on exit and recorded for the session-end check."""
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", *uvicorn_args],
+            [sys.executable, "-m", module, *args],
             cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: workers included
         )  # fmt: skip
@@ -100,12 +102,13 @@ def uvicorn_server(
 
 @contextmanager
 def run_server(tmp_path: Path, *args: str, **env: str) -> Iterator[Server]:
-    """The service with the deployed flags on a free port; ``env`` on top of this process's."""
+    """The service as deployed, on a free port; ``env`` on top of this process's."""
     port = free_port()
-    uvicorn_args = ["app.main:app", "--host", "127.0.0.1", "--port", str(port),
-                    "--no-access-log", *DEPLOY_ARGS, *args]  # fmt: skip
+    # `python -m app.serve`: the entry point and flags `make serve` and the Dockerfile run; ``args``
+    # come last and win.
+    serve_args = ["--host", "127.0.0.1", "--port", str(port), *args]
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}
-    with uvicorn_server(uvicorn_args, port, tmp_path / "server.log", full_env) as server:
+    with uvicorn_server(serve_args, port, tmp_path / "server.log", full_env, "app.serve") as server:
         yield server
 
 

@@ -76,14 +76,13 @@ def _stop_group(proc: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def served(tmp_path: Path, **env: str) -> Iterator[Server]:
-    """``uvicorn app.main:app`` as ``make serve`` runs it, with the test runner's TF quieting removed."""
+    """``python -m app.serve`` as ``make serve`` runs it, without the test runner's TF quieting."""
     port = _free_port()
     log_path = tmp_path / "server.log"
     base = {k: v for k, v in os.environ.items() if k not in {"TF_CPP_MIN_LOG_LEVEL", "LOG_FORMAT"}}
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", "1", "--no-server-header", "--no-access-log"],
+            [sys.executable, "-m", "app.serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT, env={**base, "LOG_LEVEL": "info", **env}, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip

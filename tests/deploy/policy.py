@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from app import serve
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 ADAPTER_VALUES = ROOT / "deploy" / "k8s" / "prometheus-adapter" / "values.yaml"
@@ -46,7 +48,12 @@ def image_command() -> list[str]:
 
 
 def effective_command(container: Doc) -> list[str]:
-    return [*container.get("command", []), *container.get("args", [])] or image_command()
+    """What the container runs, as a uvicorn command line: ``python -m app.serve OPTIONS`` is
+    expanded to ``uvicorn`` with the flags ``app/serve.py`` adds (``SERVE_FLAGS``)."""
+    cmd = [*container.get("command", []), *container.get("args", [])] or image_command()
+    if cmd[1:3] == ["-m", "app.serve"]:
+        return ["uvicorn", *serve.uvicorn_args(cmd[3:])]
+    return cmd
 
 
 def flag(cmd: list[str], name: str) -> str | None:
