@@ -1,69 +1,13 @@
-"""The batcher with a fake model: flush rules, ordering, failures, cancellation, shutdown."""
+"""app/batcher.py with a fake model: flush rules, ordering, failures, cancellation, queue limit."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import threading
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
 
 import pytest
 
-from app.batcher import Batcher, BatcherClosed, BatchHooks, QueueFull
-
-
-def async_test(fn: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
-    """Run an async test in a fresh loop with a hard time limit (no pytest-asyncio needed)."""
-
-    @functools.wraps(fn)
-    def wrapper() -> None:
-        asyncio.run(asyncio.wait_for(fn(), 30))
-
-    return wrapper
-
-
-class FakeModel:
-    """Doubles its inputs; records each batch; can block or fail on demand."""
-
-    def __init__(self) -> None:
-        self.batches: list[list[int]] = []
-        self.gate = threading.Event()
-        self.gate.set()
-        self.entered = threading.Event()
-        self.fail = False
-
-    def __call__(self, items: list[int]) -> Sequence[int]:
-        self.entered.set()
-        assert self.gate.wait(10), "test gate never opened"
-        self.batches.append(list(items))
-        if self.fail:
-            raise ValueError("model exploded")
-        return [2 * x for x in items]
-
-
-class RecordingHooks(BatchHooks):
-    def __init__(self) -> None:
-        self.sizes: list[int] = []
-        self.errors: list[BaseException | None] = []
-        self.waits: list[float] = []
-
-    def on_dequeue(self, waits: Sequence[float]) -> None:
-        self.waits.extend(waits)
-
-    def on_batch(self, size: int, seconds: float, error: BaseException | None) -> None:
-        self.sizes.append(size)
-        self.errors.append(error)
-
-
-def make(model: FakeModel, **kwargs: object) -> Batcher[int, int]:
-    options: dict[str, object] = {"max_batch_size": 4, "max_delay_s": 0.0, "max_queue_size": 100}
-    options.update(kwargs)
-    return Batcher(model, **options)  # type: ignore[arg-type]
-
-
-async def wait_entered(model: FakeModel) -> None:
-    assert await asyncio.to_thread(model.entered.wait, 10)
+from app.batcher import Batcher, QueueFull
+from tests.unit.batcher_fakes import FakeModel, RecordingHooks, async_test, make, wait_entered
 
 
 @async_test
@@ -211,77 +155,3 @@ async def test_queue_full_raises_at_once_and_all_or_nothing() -> None:
         batcher.submit_many([1, 2, 3])  # more than the queue can ever hold: nothing enqueued
     assert batcher.depth == 0
     await batcher.shutdown()
-
-
-@async_test
-async def test_shutdown_drains_queued_and_in_flight_work() -> None:
-    model = FakeModel()
-    model.gate.clear()
-    batcher = make(model, max_batch_size=2)
-    batcher.start()
-    futures = batcher.submit_many([1, 2, 3, 4, 5])
-    await wait_entered(model)
-    stopping = asyncio.create_task(batcher.shutdown())
-    await asyncio.sleep(0)
-    with pytest.raises(BatcherClosed):
-        batcher.submit(6)  # no new work once shutdown started
-    assert not batcher.accepting
-    model.gate.set()
-    await asyncio.wait_for(stopping, 10)
-    assert [f.result() for f in futures] == [2, 4, 6, 8, 10]
-
-
-@async_test
-async def test_shutdown_cancel_mode_cancels_queued_but_finishes_in_flight() -> None:
-    model = FakeModel()
-    model.gate.clear()
-    batcher = make(model, max_batch_size=2)
-    batcher.start()
-    futures = batcher.submit_many([1, 2, 3, 4, 5])
-    await wait_entered(model)  # [1, 2] is in flight
-    stopping = asyncio.create_task(batcher.shutdown(cancel_pending=True))
-    await asyncio.sleep(0)
-    model.gate.set()
-    await asyncio.wait_for(stopping, 10)
-    assert [f.result() for f in futures[:2]] == [2, 4]
-    assert all(f.cancelled() for f in futures[2:])
-
-
-@async_test
-async def test_submit_before_start_is_refused() -> None:
-    batcher = make(FakeModel())
-    with pytest.raises(BatcherClosed):
-        batcher.submit(1)
-
-
-def test_invalid_parameters() -> None:
-    with pytest.raises(ValueError, match="max_batch_size"):
-        Batcher(lambda items: items, max_batch_size=0)
-
-
-@async_test
-async def test_hurry_ends_the_delay_window_early() -> None:
-    model = FakeModel()
-    batcher = make(model, max_batch_size=100, max_delay_s=60.0)
-    batcher.start()
-    future = batcher.submit(1)
-    await asyncio.sleep(0.05)
-    assert not future.done()  # held open for more items
-    batcher.hurry()
-    assert await asyncio.wait_for(future, 10) == 2
-    await batcher.shutdown()
-
-
-@async_test
-async def test_shutdown_grace_timeout_cancels_in_flight_and_queued_callers() -> None:
-    model = FakeModel()
-    model.gate.clear()  # the model call never finishes within the grace period
-    batcher = make(model, max_batch_size=2)
-    batcher.start()
-    futures = batcher.submit_many([1, 2, 3])
-    await wait_entered(model)
-    await asyncio.wait_for(batcher.shutdown(grace_s=0.1), 10)
-    assert all(f.cancelled() for f in futures)  # nobody waits forever
-    assert batcher.depth == 0
-    model.gate.set()  # the stuck call returns; its results go nowhere, nothing raises
-    await asyncio.sleep(0.05)
