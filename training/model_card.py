@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from model_contract.network import DROPOUT, EMBEDDING_DIM, LSTM_UNITS, RECURRENT_DROPOUT
 from model_contract.tokenizer import TokenizerConfig
 from training.evaluation import format_table
-from training.model import DROPOUT, EMBEDDING_DIM, LSTM_UNITS, RECURRENT_DROPOUT
 
 RELIABILITY_FILE = "reliability.png"
 
