@@ -14,7 +14,9 @@ The rebuilt network is NOT the SavedModel: callers must check its outputs agains
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -71,7 +73,7 @@ def saved_variables(artifact_path: Path) -> dict[str, npt.NDArray[np.generic]]:
 
 
 def map_weights(
-    model: keras.Model, saved: dict[str, npt.NDArray[np.generic]]
+    model: keras.Model, saved: Mapping[str, npt.NDArray[Any]]
 ) -> dict[str, npt.NDArray[np.float32]]:
     """{model weight path: saved value}: by name first, else by a shape no other weight has.
 
