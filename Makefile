@@ -13,11 +13,12 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 PYTEST_ARGS ?=
 TRAIN_ARGS  ?=
 BENCH_ARGS  ?=
+GPU_CHECK_ARGS ?=
 
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: help serve test lint format train bench fuzz compose-smoke requirements venv clean
+.PHONY: help serve test lint format train bench fuzz compose-smoke gpu-check requirements venv clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,6 +65,9 @@ fuzz: $(DEV_STAMP) ## schemathesis --checks all on every POST route of a local s
 
 compose-smoke: ## build + start the compose stack, check predictions and Prometheus, tear down
 	scripts/compose_smoke.sh
+
+gpu-check: ## on an NVIDIA GPU: cuDNN kernel runs, equals the CPU path, throughput (else: skipped)
+	VENV=$(VENV) scripts/gpu_check.sh $(GPU_CHECK_ARGS)
 
 requirements: ## regenerate requirements/*.txt from the installed venv after changing a pin
 	$(BIN)/python scripts/freeze_runtime.py

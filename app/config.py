@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         default=True,
         description=(
             "On CPU, XLA-compile the model for each padded batch size at start-up "
-            "(ignored on a GPU, which runs the fused cuDNN LSTM kernel)."
+            "(ignored on a GPU, which tries the fused cuDNN LSTM kernel; /model 'kernel')."
         ),
     )
     shutdown_delay_s: float = Field(

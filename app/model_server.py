@@ -30,6 +30,7 @@ State = Literal["loading", "ready", "draining", "stopped"]
 class Runner(Protocol):
     device: str
     xla: bool
+    kernel: str  # what runs the LSTM: "xla-cpu", "savedmodel" or "cudnn" (model_contract.cudnn)
 
     def predict(self, ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]: ...
 
@@ -119,6 +120,7 @@ class ModelServer:
             "vocabulary_size": artifact.tokenizer.vocabulary_size,
             "device": self.runner.device,
             "xla": self.runner.xla,
+            "kernel": self.runner.kernel,
             "test_accuracy": artifact.test_accuracy,
             "tokenizer_fingerprint": str(artifact.preprocessing.get("fingerprint", "")),
             "max_batch_size": self.policy.max_batch_size,

@@ -129,6 +129,14 @@ class ModelInfo(BaseModel):
     threshold: float
     device: str
     xla: bool = Field(description="Model XLA-compiled (CPU only).")
+    kernel: str = Field(
+        description=(
+            "What runs the LSTM: 'xla-cpu' (the SavedModel XLA-compiled, CPU), 'savedmodel' "
+            "(the SavedModel's generic loop) or 'cudnn' (GPU: the network rebuilt from the "
+            "artifact's weights, traced with the fused cuDNN kernel, checked equal to the "
+            "SavedModel within 1e-5 at warm-up)."
+        )
+    )
     test_accuracy: float | None
     tokenizer_fingerprint: str
     max_batch_size: int

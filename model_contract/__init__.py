@@ -7,5 +7,9 @@ FastAPI. Modules:
 - ``scoring``: how window outputs combine into one calibrated probability;
 - ``artifact``: reading a versioned artifact and proving it matches this code;
 - ``savedmodel``: the one function that calls the exported SavedModel signature;
-- ``runner``: device choice, XLA compilation with padded batch shapes, warm-up.
+- ``network``: the seed network's Keras definition, and ``rebuild_network`` from an artifact's
+  SavedModel weights;
+- ``cudnn``: the GPU serving function (the rebuilt network traced on the GPU, cuDNN kernel) and
+  the checks that decide whether it may replace the SavedModel;
+- ``runner``: device choice, XLA compilation with padded batch shapes, the GPU kernel, warm-up.
 """

@@ -1,12 +1,18 @@
 """How one loaded model is batched: one object given to both the batcher and the runner.
 
 Pure Python (no TensorFlow): the service builds it from its settings, evaluation and bench from
-their own numbers. A GPU gets the same object with XLA off (see ``for_device``).
+their own numbers. A GPU gets the same object with XLA off and larger batches (``for_device``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+
+# On a GPU one call costs about the same for 1 or 256 rows (one cuDNN kernel launch sequence), so
+# batches may grow and a non-full batch may wait briefly for more rows. Estimates, not measured
+# here (no GPU): the same numbers as the k8s GPU overlay; scripts/gpu_check.sh prints the curve.
+GPU_MIN_BATCH_SIZE = 256
+GPU_MIN_DELAY_S = 0.002
 
 
 def padded_batch_sizes(max_batch_size: int) -> list[int]:
@@ -34,8 +40,23 @@ class BatchPolicy:
             raise ValueError("max_batch_size, max_queue_size must be >= 1; max_delay_s >= 0")
 
     def for_device(self, device: str) -> BatchPolicy:
-        """XLA fuses the LSTM loop on a CPU; on a GPU it is off (see docs/performance.md)."""
-        return replace(self, xla=False) if device.upper().startswith("/GPU") else self
+        """The policy as used on ``device``: unchanged on a CPU.
+
+        On a GPU: XLA off (it fuses the CPU's LSTM loop; the GPU runs cuDNN, which XLA cannot
+        compile), batches of at least ``GPU_MIN_BATCH_SIZE`` rows, a hold of at least
+        ``GPU_MIN_DELAY_S``, and a queue that holds at least one full batch. Larger configured
+        values are kept (docs/performance.md, "GPU").
+        """
+        if not device.upper().startswith("/GPU"):
+            return self
+        batch = max(self.max_batch_size, GPU_MIN_BATCH_SIZE)
+        return replace(
+            self,
+            xla=False,
+            max_batch_size=batch,
+            max_delay_s=max(self.max_delay_s, GPU_MIN_DELAY_S),
+            max_queue_size=max(self.max_queue_size, batch),
+        )
 
     @property
     def padded_sizes(self) -> list[int]:

@@ -8,6 +8,11 @@ On a CPU the same function is also XLA-compiled (``jit_compile``), which fuses t
 unrolled steps: batch 1 ran 1.58 -> 0.38 ms, batch 32 4.13 -> 2.74 ms, batch 64 7.11 -> 5.20 ms
 (one intra-op thread; max |diff| vs the plain graph 1.8e-7). XLA compiles one program per input
 shape (~0.25 s each), so batches are padded up to a few fixed sizes, all compiled before ready.
+
+On a GPU, XLA is off and warm-up tries the cuDNN function of ``model_contract.cudnn`` (the
+artifact's network rebuilt and traced on the GPU, adopted only if it equals the SavedModel within
+1e-5 on the golden examples; else the SavedModel graph, with one warning). ``kernel`` says which
+runs: ``xla-cpu``, ``savedmodel`` or ``cudnn``.
 """
 
 from __future__ import annotations
@@ -16,21 +21,32 @@ import bisect
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import tensorflow as tf
 
+from model_contract import cudnn
 from model_contract.policy import BatchPolicy
 from model_contract.savedmodel import ServingSignature
 
 logger = logging.getLogger(__name__)
 
 
-def choose_device() -> str:
-    """First GPU (with memory growth, so we don't grab all of it) if TF sees one, else CPU."""
-    gpus = tf.config.list_physical_devices("GPU")
+# (artifact path, maxlen, device) -> the GPU function (a concrete function); injectable for tests.
+CudnnBuilder = Callable[[Path, int, str], Any]
+
+
+def choose_device(gpus: Sequence[Any] | None = None) -> str:
+    """First GPU (with memory growth, so we don't grab all of it) if TF sees one, else CPU.
+
+    ``gpus``: the physical GPU list; TensorFlow's by default (tests inject one).
+    """
+    if gpus is None:
+        gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         for gpu in gpus:
             # RuntimeError: already initialised (e.g. a second app in one process).
@@ -44,14 +60,25 @@ class ModelRunner:
     """Holds the loaded SavedModel and turns int32 [n, maxlen] batches into P(positive)."""
 
     def __init__(
-        self, path: Path, maxlen: int, policy: BatchPolicy, device: str | None = None
+        self,
+        path: Path,
+        maxlen: int,
+        policy: BatchPolicy,
+        device: str | None = None,
+        cudnn_builder: CudnnBuilder = cudnn.build_cudnn_function,
     ) -> None:
         self.device = device or choose_device()
         self.policy = policy.for_device(self.device)
         self.maxlen = maxlen
         started = time.perf_counter()
+        self._path = path
         self._signature = ServingSignature(path, maxlen, self.device)
+        # Batches not run by the XLA programs: the SavedModel, or on a GPU the cuDNN function
+        # once warm-up has accepted it.
+        self._plain: cudnn.TensorFn = self._signature
+        self._cudnn_builder = cudnn_builder
         self.xla = self.policy.xla
+        self.kernel = cudnn.KERNEL_XLA_CPU if self.xla else cudnn.KERNEL_SAVEDMODEL
         self.batch_sizes = self.policy.padded_sizes
         # The concrete function, not the tf.function: skips ~100 us of Python dispatch per call.
         self._compiled = (
@@ -82,7 +109,7 @@ class ModelRunner:
                     ids = np.concatenate([ids, np.zeros((size - n, self.maxlen), np.int32)])
                 out = self._compiled(tf.constant(ids, dtype=tf.int32))
             else:  # no XLA, or a batch larger than any compiled size (not from the batcher)
-                out = self._signature(tf.constant(ids, dtype=tf.int32))
+                out = self._plain(tf.constant(ids, dtype=tf.int32))
         return np.asarray(out.numpy(), dtype=np.float32).reshape(-1)[:n]
 
     def warmup(self) -> None:
@@ -90,8 +117,11 @@ class ModelRunner:
 
         Every XLA shape compiles here. Should XLA fail on this machine, the service falls back to
         the plain graph (same outputs, slower) with a warning rather than refusing to start.
+        On a GPU the cuDNN function is tried first (``_adopt_cudnn``).
         """
         started = time.perf_counter()
+        if self.device.upper().startswith("/GPU"):
+            self._adopt_cudnn()
         sizes = self.policy.warmup_sizes
         for size in sizes:
             ids = np.zeros((size, self.maxlen), dtype=np.int32)
@@ -100,13 +130,46 @@ class ModelRunner:
                 try:
                     self.predict(ids)
                 except tf.errors.OpError as exc:
-                    if not self.xla:
-                        raise
-                    logger.warning("XLA failed (%s); serving the plain graph instead", exc.message)
-                    self.xla, self.batch_sizes, self._compiled = False, [], None
+                    self._fall_back(exc)
                     self.predict(ids)
         logger.info(
             "model warm-up done batch_sizes=%s seconds=%.2f",
             sizes,
             time.perf_counter() - started,
+        )
+
+    def _fall_back(self, exc: tf.errors.OpError) -> None:
+        """A warm-up call failed: XLA or the cuDNN function -> the SavedModel graph; else raise."""
+        if self.kernel == cudnn.KERNEL_CUDNN:
+            logger.warning(
+                "cuDNN function failed at warm-up (%s); serving the SavedModel graph", exc.message
+            )
+            self._plain = self._signature
+        elif self.xla:
+            logger.warning("XLA failed (%s); serving the plain graph instead", exc.message)
+            self.xla, self.batch_sizes, self._compiled = False, [], None
+        else:
+            raise exc
+        self.kernel = cudnn.KERNEL_SAVEDMODEL
+
+    def _adopt_cudnn(self) -> None:
+        """Serve the cuDNN function if it is one and equals the SavedModel; else one warning."""
+        try:
+            candidate = self._cudnn_builder(self._path, self.maxlen, self.device)
+            ids = cudnn.golden_ids(self._path)
+            reason = cudnn.refusal(candidate, self._signature, ids, self.device)
+        except Exception as exc:  # any failure to build it leaves the SavedModel in place
+            reason = f"it could not be built: {type(exc).__name__}: {exc}"
+        if reason is not None:
+            logger.warning(
+                "cuDNN function refused: %s; serving the SavedModel graph on %s",
+                reason,
+                self.device,
+            )
+            return
+        self._plain, self.kernel = candidate, cudnn.KERNEL_CUDNN
+        logger.info(
+            "serving the cuDNN function on %s (equal to the SavedModel within %g)",
+            self.device,
+            cudnn.PARITY_ATOL,
         )

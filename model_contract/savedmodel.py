@@ -3,6 +3,10 @@
 Signature ``serving_default``: int32 ``token_ids`` [batch, maxlen] -> float32 ``probability``
 [batch] = P(positive). Serving (``runner.ModelRunner``, plain or XLA-compiled), evaluation, bench
 and the tests all call the model through :meth:`ServingSignature.__call__`.
+
+The one exception is not a call of the SavedModel: on a GPU the runner may serve
+``cudnn.build_cudnn_function``, the network *rebuilt* from this SavedModel's weights and traced on
+the GPU, and only after checking it against this signature (``cudnn.refusal``).
 """
 
 from __future__ import annotations

@@ -14,9 +14,10 @@ import keras
 import numpy as np
 import numpy.typing as npt
 
+from model_contract.network import build_model
 from model_contract.tokenizer import Tokenizer
 from training.callbacks import WholeReviewAccuracy
-from training.model import build_model, compile_model
+from training.model import compile_model
 from training.options import (
     BATCH_SIZE,
     COSINE_EPOCHS,
@@ -44,7 +45,7 @@ def fit_student(
     """The trained model (best epoch restored) and its Keras history."""
     model = build_model(NUM_WORDS, MAXLEN)
     if args.embedding_init == "ppmi-svd":
-        from training.model import EMBEDDING_DIM
+        from model_contract.network import EMBEDDING_DIM
         from training.pretrain import ppmi_svd_embeddings
 
         vectors = ppmi_svd_embeddings(

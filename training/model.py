@@ -1,4 +1,8 @@
-"""The seed tutorial's network, exactly, plus its inference-only twin for export."""
+"""Compiling the seed tutorial's network, and its inference-only twin for export.
+
+The architecture itself (``build_model`` and its constants) lives in ``model_contract.network``:
+the service rebuilds the same network from an artifact's weights for the GPU path.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,7 @@ from typing import Any
 
 import keras
 
-EMBEDDING_DIM = 128
-LSTM_UNITS = 64
-DROPOUT = 0.2
-RECURRENT_DROPOUT = 0.2
-
-
-def build_model(
-    num_words: int, maxlen: int, *, recurrent_dropout: float = RECURRENT_DROPOUT
-) -> keras.Model:
-    """Embedding(num_words, 128) -> LSTM(64, dropout .2, recurrent_dropout .2) -> Dense(1, sigmoid)."""
-    inputs = keras.Input(shape=(maxlen,), dtype="int32", name="token_ids")
-    x = keras.layers.Embedding(num_words, EMBEDDING_DIM, name="embedding")(inputs)
-    x = keras.layers.LSTM(
-        LSTM_UNITS, dropout=DROPOUT, recurrent_dropout=recurrent_dropout, name="lstm"
-    )(x)
-    outputs = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
-    return keras.Model(inputs, outputs, name="imdb_lstm")
+from model_contract.network import build_model
 
 
 def compile_model(model: keras.Model, learning_rate: Any = 1e-3) -> None:
@@ -38,6 +26,8 @@ def inference_twin(trained: keras.Model, num_words: int, maxlen: int) -> keras.M
 
     Dropout is inactive at inference either way, but Keras 3 refuses the fused cuDNN LSTM kernel
     whenever ``recurrent_dropout > 0`` — even in inference mode. The twin is what gets exported.
+    (Keras also picks cuDNN only if TensorFlow sees a GPU when the function is traced: an export
+    on a CPU holds the generic loop; ``model_contract.cudnn`` builds the GPU function at serving.)
     """
     twin = build_model(num_words, maxlen, recurrent_dropout=0.0)
     twin.set_weights(trained.get_weights())

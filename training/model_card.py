@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from model_contract.network import DROPOUT, EMBEDDING_DIM, LSTM_UNITS, RECURRENT_DROPOUT
 from model_contract.tokenizer import TokenizerConfig
 from training.evaluation import format_table
-from training.model import DROPOUT, EMBEDDING_DIM, LSTM_UNITS, RECURRENT_DROPOUT
 
 RELIABILITY_FILE = "reliability.png"
 
@@ -63,7 +63,11 @@ Embedding({config.num_words}, {EMBEDDING_DIM}) → LSTM({LSTM_UNITS}, dropout {D
 {RECURRENT_DROPOUT}) → Dense(1, sigmoid), trained with Adam and binary cross-entropy, batch
 {metrics["training"].get("batch_size", 32)}; training levers: `{metrics["training"].get("levers", {})}`. The exported graph is an inference copy with
 `recurrent_dropout=0` and identical weights (max |Δp| on validation inputs:
-{metrics.get("export_max_abs_diff", "n/a")}), so it can use the fused cuDNN LSTM kernel on a GPU.
+{metrics.get("export_max_abs_diff", "n/a")}), so Keras may trace it with the fused cuDNN LSTM kernel; the
+exported graph itself holds the generic loop (traced where TensorFlow saw no GPU). On a GPU the
+service rebuilds the network from these weights and traces it there, and serves that cuDNN function
+only if it equals this SavedModel within 1e-5 (docs/performance.md, "GPU": structurally tested,
+not run on GPU hardware here).
 Signature `serving_default`: int32 `token_ids` [batch, {config.maxlen}] → float32 `probability` [batch]
 = P(positive).
 

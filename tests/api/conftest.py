@@ -55,6 +55,7 @@ class ControlledRunner:
         self.inner = inner
         self.device = inner.device
         self.xla = inner.xla
+        self.kernel = inner.kernel
         self.gate = threading.Event()
         self.gate.set()
         self.entered = threading.Event()

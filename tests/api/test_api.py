@@ -43,6 +43,7 @@ def test_model_info(client: TestClient, artifact: Artifact) -> None:
     assert info["threshold"] == 0.5
     assert info["device"] in ("/CPU:0", "/GPU:0")
     assert info["xla"] is (info["device"] == "/CPU:0")  # XLA=true by default, CPU only
+    assert info["kernel"] == ("xla-cpu" if info["device"] == "/CPU:0" else "cudnn")
     assert info["test_accuracy"] == artifact.test_accuracy
     assert info["tokenizer_fingerprint"] == artifact.preprocessing["fingerprint"]
 

@@ -11,13 +11,14 @@ import pytest
 import tensorflow as tf
 
 from model_contract.artifact import load_artifact
+from model_contract.network import EMBEDDING_DIM, build_model
 from model_contract.savedmodel import ServingSignature
 from model_contract.tokenizer import Tokenizer, TokenizerConfig
 from tests.model.conftest import SAMPLE
 from training import train
 from training.data import Dataset
 from training.export import EQUIVALENCE_ATOL, export_savedmodel
-from training.model import EMBEDDING_DIM, build_model, compile_model, inference_twin
+from training.model import compile_model, inference_twin
 from training.vocabulary import build_word_index
 
 
