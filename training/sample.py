@@ -9,6 +9,7 @@ loads through the same code path as the real tarball.
 
 from __future__ import annotations
 
+import gzip
 import io
 import random
 import sys
@@ -49,7 +50,12 @@ def main(argv: list[str] | None = None) -> int:
         ds = load_imdb(args.data)
         rng = random.Random(SEED)
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(args.out, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        # gzip's header holds a time and a file name: fixed, so the same draw is the same bytes.
+        with (
+            args.out.open("wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+        ):
             for name, split in (("train", ds.train), ("test", ds.test)):
                 for i in _draw(split, args.per_class, rng):
                     _add(tar, f"aclImdb/{name}/{split.ids[i]}.txt", split.texts[i])

@@ -1,0 +1,116 @@
+"""training.options: the training command line; its defaults are the committed v3 recipe."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+
+from training import baselines, options
+from training.options import command_parser, parse_args
+
+ROOT = Path(__file__).resolve().parents[2]
+V3_METRICS = ROOT / "model_artifacts" / "imdb_lstm" / "3" / "metrics.json"
+LEVERS = (
+    "teacher", "label_weight", "spans", "stride", "token_dropout", "embedding_init", "patience",
+    "stopwords", "lr_schedule",
+)  # fmt: skip
+
+
+def v3_training() -> dict[str, object]:
+    training: dict[str, object] = json.loads(V3_METRICS.read_text(encoding="utf-8"))["training"]
+    return training
+
+
+def test_defaults_are_the_recipe_the_committed_model_was_trained_with() -> None:
+    recorded = v3_training()
+    args = parse_args([])
+    levers = recorded["levers"]
+    assert isinstance(levers, dict)
+    assert {name: getattr(args, name) for name in LEVERS} == {n: levers[n] for n in LEVERS}
+    assert args.epochs == recorded["max_epochs"] == options.MAX_EPOCHS
+    assert recorded["batch_size"] == options.BATCH_SIZE
+
+
+def test_the_recorded_v3_command_still_parses_to_the_same_levers() -> None:
+    command = v3_training()["command"]
+    assert isinstance(command, str)
+    argv = shlex.split(command)[3:]  # after "python -m training.train"
+    args, defaults = parse_args(argv), parse_args([])
+    assert {n: getattr(args, n) for n in LEVERS} == {n: getattr(defaults, n) for n in LEVERS}
+    assert args.version == 3 and args.argv == argv
+
+
+def test_documented_constants() -> None:
+    args = parse_args([])
+    assert (args.windows, args.stride, args.spans) == (3, 80, 2)
+    assert args.stride == options.MAXLEN  # training windows = serving windows
+    assert args.model_dir == Path("model_artifacts/imdb_lstm")
+    assert args.version is None and not args.overwrite and not args.quick
+    assert args.rf_trees == baselines.RF_TREES and not args.no_baselines
+    assert args.data is None and args.report is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--epochs", "0"], "--epochs must be >= 1"),
+        (["--windows", "0"], "--windows must be >= 1"),
+        (["--label-weight", "1.5"], r"--label-weight must be in \[0, 1\]"),
+        (["--label-weight", "-0.1"], r"--label-weight must be in \[0, 1\]"),
+        (["--token-dropout", "1.0"], r"--token-dropout must be in \[0, 1\)"),
+        (["--token-dropout", "-0.2"], r"--token-dropout must be in \[0, 1\)"),
+        (["--patience", "0"], "--patience must be >= 1"),
+        (["--spans", "-1"], "--spans must be >= 0"),
+        (["--stride", "0"], r"--stride must be in \[1, 80\]"),
+        (["--stride", "81"], r"--stride must be in \[1, 80\]"),
+        (["--rf-trees", "0"], "--rf-trees must be >= 1"),
+        (["--version", "0"], "--version must be a positive integer"),
+    ],
+)
+def test_out_of_range_values_are_refused_with_the_flag_named(argv: list[str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_args(argv)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--teacher", "svm"],
+        ["--embedding-init", "glove"],
+        ["--lr-schedule", "step"],
+        ["--stopwords", "some"],
+        ["--epochs", "ten"],
+        ["--unknown"],
+    ],
+)
+def test_malformed_arguments_exit_with_usage(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        parse_args(argv)
+    assert exc.value.code == 2
+    assert "usage: python -m training.train" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "0.5", "0.999", "1"])
+def test_edges_of_the_allowed_ranges(value: str) -> None:
+    assert parse_args(["--label-weight", value]).label_weight == float(value)
+    if float(value) < 1:
+        assert parse_args(["--token-dropout", value]).token_dropout == float(value)
+    assert parse_args(["--stride", "1"]).stride == 1 and parse_args(["--stride", "80"]).stride == 80
+
+
+def test_quick_mode_is_one_epoch_and_a_small_forest() -> None:
+    quick = parse_args(["--quick", "--epochs", "7", "--rf-trees", "500"])
+    assert (quick.epochs, quick.rf_trees) == (1, 10)
+    assert parse_args(["--quick", "--rf-trees", "3"]).rf_trees == 3
+
+
+def test_command_parser_has_the_shared_data_flag() -> None:
+    parser = command_parser("python -m training.example", "Doc line.")
+    assert parser.parse_args(["--data", "x.tar.gz"]).data == "x.tar.gz"
+    assert parser.parse_args([]).data is None
+    assert parser.prog == "python -m training.example" and parser.description == "Doc line."
