@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from model_contract.network import DROPOUT, EMBEDDING_DIM, LSTM_UNITS
 from model_contract.tokenizer import TokenizerConfig
-from training.model import DROPOUT, EMBEDDING_DIM, LSTM_UNITS
 from training.model_card import RELIABILITY_FILE, render_model_card
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "model_artifacts" / "imdb_lstm"
