@@ -10,7 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_contract.policy import BatchPolicy, padded_batch_sizes
+from model_contract.policy import (
+    GPU_MIN_BATCH_SIZE,
+    GPU_MIN_DELAY_S,
+    BatchPolicy,
+    padded_batch_sizes,
+)
 
 
 def step_of(max_batch_size: int) -> int:
@@ -64,11 +69,18 @@ def test_policy_defaults() -> None:
 
 
 @pytest.mark.parametrize("device", ["/GPU:0", "/gpu:1"])
-def test_gpu_turns_xla_off(device: str) -> None:
-    policy = BatchPolicy(max_batch_size=128, max_delay_s=0.002).for_device(device)
+def test_gpu_turns_xla_off_and_raises_batch_and_delay_floors(device: str) -> None:
+    policy = BatchPolicy(max_batch_size=128, max_delay_s=0.0, max_queue_size=64).for_device(device)
     assert not policy.xla
     assert policy.padded_sizes == []  # every batch runs at its own size
-    assert (policy.max_batch_size, policy.max_delay_s) == (128, 0.002)  # the rest is kept
+    assert policy.max_batch_size == GPU_MIN_BATCH_SIZE and policy.max_delay_s == GPU_MIN_DELAY_S
+    assert policy.max_queue_size >= policy.max_batch_size  # at least one full batch
+
+
+def test_gpu_keeps_larger_configured_values() -> None:
+    policy = BatchPolicy(max_batch_size=1024, max_delay_s=0.01, max_queue_size=4096)
+    gpu = policy.for_device("/GPU:0")
+    assert (gpu.max_batch_size, gpu.max_delay_s, gpu.max_queue_size) == (1024, 0.01, 4096)
 
 
 @pytest.mark.parametrize("device", ["/CPU:0", "/cpu:0"])
