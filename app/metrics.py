@@ -6,6 +6,7 @@ worker's values through ``MultiProcessCollector`` instead of exporting this proc
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 
@@ -91,9 +92,16 @@ class ServiceMetrics(BatchHooks):
             buckets=WINDOW_BUCKETS, registry=r,
         )  # fmt: skip
         self.model_info = Gauge(
-            "sentiment_model_info", "Served model version and device (value 1).",
+            "sentiment_model_info",
+            "The default model version (unpinned requests) and its device: 1; 0 or absent else.",
             ["version", "device"], multiprocess_mode="liveall", registry=r,
         )  # fmt: skip
+        self.model_reloads = Counter(
+            "sentiment_model_reloads", "Model versions loaded, refused (failed) and unloaded.",
+            ["result"], registry=r,
+        )  # fmt: skip
+        for result in ("loaded", "failed", "unloaded"):
+            self.model_reloads.labels(result=result)
         self.batch_errors = Counter(
             "sentiment_batch_errors", "Model calls that raised.", registry=r
         )
@@ -117,6 +125,26 @@ class ServiceMetrics(BatchHooks):
         self.inference_duration.observe(seconds)
         if error is not None:
             self.batch_errors.inc()
+
+    # --- model versions ------------------------------------------------------------------
+    def count_reload(self, result: str) -> None:
+        self.model_reloads.labels(result=result).inc()
+
+    def set_default_model(
+        self, new: tuple[str, str] | None, old: tuple[str, str] | None = None
+    ) -> None:
+        """``sentiment_model_info``: the (version, device) now default is 1, the previous one goes.
+
+        In multiprocess mode a label set cannot be removed from the shared files: it is set to 0.
+        """
+        if old is not None and old != new:
+            if _multiprocess_dir() is None:
+                with contextlib.suppress(KeyError):
+                    self.model_info.remove(*old)
+            else:
+                self.model_info.labels(*old).set(0)
+        if new is not None:
+            self.model_info.labels(*new).set(1)
 
     # --- per-request counters -----------------------------------------------------------
     def count_prediction(self, label: str) -> None:
