@@ -68,7 +68,7 @@ def _start(env: dict[str, str]) -> tuple[int | None, str]:
         "version and versions",
         "sha256 with two",
         "poll -1",
-    ],  # fmt: skip
+    ],
 )
 def test_bad_environment_refuses_to_start_in_one_line(env: dict[str, str], names: str) -> None:
     code, out = _start(env)
