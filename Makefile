@@ -17,7 +17,7 @@ BENCH_ARGS  ?=
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: help serve test lint format train bench fuzz compose-smoke requirements venv clean
+.PHONY: help serve test lint format train bench fuzz compose-smoke compose-reload-check requirements venv clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ fuzz: $(DEV_STAMP) ## schemathesis --checks all on every POST route of a local s
 
 compose-smoke: ## build + start the compose stack, check predictions and Prometheus, tear down
 	scripts/compose_smoke.sh
+
+compose-reload-check: ## models on a mounted volume: a new version switches the running container
+	scripts/compose_reload_check.sh
 
 requirements: ## regenerate requirements/*.txt from the installed venv after changing a pin
 	$(BIN)/python scripts/freeze_runtime.py
