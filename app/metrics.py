@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Sequence
 
 from prometheus_client import (
@@ -111,6 +112,8 @@ class ServiceMetrics(BatchHooks):
         }
         self._request_counters: dict[tuple[str, int], Counter] = {}
         self._request_durations: dict[str, Histogram] = {}
+        self._depths: dict[str, int] = {}
+        self._depth_lock = threading.Lock()
 
     # --- batcher hooks -------------------------------------------------------------------
     def on_depth(self, depth: int) -> None:
@@ -125,6 +128,19 @@ class ServiceMetrics(BatchHooks):
         self.inference_duration.observe(seconds)
         if error is not None:
             self.batch_errors.inc()
+
+    def for_version(self, version: str) -> BatchHooks:
+        """Hooks for one version's batcher: ``sentiment_queue_depth`` is the sum over versions."""
+        return _VersionHooks(self, version)
+
+    def set_depth(self, version: str, depth: int | None) -> None:
+        """One version's queue depth (None: unloaded); the gauge shows the total."""
+        with self._depth_lock:
+            if depth is None:
+                self._depths.pop(version, None)
+            else:
+                self._depths[version] = depth
+            self.queue_depth.set(sum(self._depths.values()))
 
     # --- model versions ------------------------------------------------------------------
     def count_reload(self, result: str) -> None:
@@ -185,3 +201,17 @@ class ServiceMetrics(BatchHooks):
             prom_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
+
+
+class _VersionHooks(BatchHooks):
+    def __init__(self, metrics: ServiceMetrics, version: str) -> None:
+        self._metrics, self._version = metrics, version
+
+    def on_depth(self, depth: int) -> None:
+        self._metrics.set_depth(self._version, depth)
+
+    def on_dequeue(self, waits: Sequence[float]) -> None:
+        self._metrics.on_dequeue(waits)
+
+    def on_batch(self, size: int, seconds: float, error: BaseException | None) -> None:
+        self._metrics.on_batch(size, seconds, error)

@@ -153,7 +153,7 @@ class ModelRegistry:
         try:
             server = await asyncio.to_thread(
                 ModelServer.load, self.model_dir, version, s.batch_policy,
-                self._runner_factory, self.metrics, s.model_sha256,
+                self._runner_factory, self.metrics.for_version(str(version)), s.model_sha256,
             )  # fmt: skip
         except Exception as exc:
             path = self.model_dir / str(version)
@@ -178,6 +178,7 @@ class ModelRegistry:
         await server.stop(grace_s=max(self.settings.request_timeout_s, 1.0))
         drained = time.perf_counter()
         del self._draining[version], server
+        self.metrics.set_depth(str(version), None)
         release_unloaded_model()  # app/tuning.py: the last references are gone; collect them
         self.metrics.count_reload("unloaded")
         why = "its folder was removed" if gone else f"not in MODEL_VERSIONS={self.policy}"

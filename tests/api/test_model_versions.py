@@ -257,3 +257,15 @@ def test_sigterm_drain_covers_every_version() -> None:
             assert response.status_code == 200
         assert {s.state for s in servers if s} == {"draining"}
     assert {s.state for s in servers if s} == {"stopped"}  # the lifespan drained both
+
+
+def test_queue_depth_is_the_sum_over_versions() -> None:
+    from app.metrics import ServiceMetrics
+
+    metrics = ServiceMetrics()
+    v2, v3 = metrics.for_version("2"), metrics.for_version("3")
+    v2.on_depth(3)
+    v3.on_depth(4)
+    assert metrics.registry.get_sample_value("sentiment_queue_depth") == 7
+    metrics.set_depth("2", None)  # version 2 unloaded
+    assert metrics.registry.get_sample_value("sentiment_queue_depth") == 4
