@@ -21,9 +21,10 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
+from app.metrics import ServiceMetrics
 from app.model_server import Runner
 from app.service import Runtime, default_runner_factory
-from model_contract.manifest import MANIFEST_FILE
+from model_contract.manifest import MANIFEST_FILE, manifest_sha256
 from tests.api.conftest import metric_samples, sample
 
 COMMITTED = Settings().resolved_model_dir()
@@ -260,8 +261,6 @@ def test_sigterm_drain_covers_every_version() -> None:
 
 
 def test_queue_depth_is_the_sum_over_versions() -> None:
-    from app.metrics import ServiceMetrics
-
     metrics = ServiceMetrics()
     v2, v3 = metrics.for_version("2"), metrics.for_version("3")
     v2.on_depth(3)
@@ -269,3 +268,18 @@ def test_queue_depth_is_the_sum_over_versions() -> None:
     assert metrics.registry.get_sample_value("sentiment_queue_depth") == 7
     metrics.set_depth("2", None)  # version 2 unloaded
     assert metrics.registry.get_sample_value("sentiment_queue_depth") == 4
+
+
+def test_model_sha256_pins_one_artifact(tmp_path: Path) -> None:
+    put_version(tmp_path, "2", source=2)
+    put_version(tmp_path, "3")
+    pin = manifest_sha256(tmp_path / "2")
+    settings = Settings(model_dir=tmp_path, model_sha256=pin, **FAST)  # type: ignore[arg-type]
+    with TestClient(create_app(settings)) as c:
+        seen = states(c)  # latest: the highest version that matches the pin
+        assert seen["default"] == "2" and "MODEL_SHA256" in seen["3"]
+        put_version(tmp_path, "4")
+        poll(c, 2)
+        seen = states(c)
+        assert seen["default"] == "2" and "MODEL_SHA256" in seen["4"]
+        assert reloads(c) == {"loaded": 1, "failed": 2, "unloaded": 0}
