@@ -12,10 +12,10 @@ from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictStr,
+    StringConstraints,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -38,16 +38,10 @@ def _not_blank(value: str) -> str:
 ReviewText = Annotated[StrictStr, Field(min_length=1), AfterValidator(_not_blank)]
 
 
-def _int_as_text(value: Any) -> Any:
-    # ``"model_version": 2`` is as clear as ``"2"``; a bool is not a version.
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
 ModelVersion = Annotated[
     str,
-    BeforeValidator(_int_as_text),
+    StringConstraints(strict=True, pattern=r"^[1-9][0-9]{0,8}$"),
     Field(
-        pattern=r"^[1-9][0-9]{0,8}$",
         description="A loaded version (GET /models) to score with; unset: the default. 404 else.",
         examples=["2"],
     ),

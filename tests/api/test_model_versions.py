@@ -92,14 +92,14 @@ def test_models_lists_versions_and_the_default(two_versions: TestClient) -> None
 )
 def test_a_request_can_pin_a_version(two_versions: TestClient, route: str) -> None:
     answers = {}
-    for pin in (None, "2", 2, "3"):
+    for pin in (None, "2", "3"):
         body: dict[str, Any] = {"text": TEXT} | ({} if pin is None else {"model_version": pin})
         response = two_versions.post(route, json=body)
         assert response.status_code == 200, response.text
         answers[pin] = response.json()
     assert answers[None]["model_version"] == answers["3"]["model_version"] == "3"
-    assert answers["2"]["model_version"] == answers[2]["model_version"] == "2"
-    assert answers[None] == answers["3"] and answers["2"] == answers[2]
+    assert answers["2"]["model_version"] == "2"
+    assert answers[None] == answers["3"]
     if "probability" in answers["2"]:  # really scored by another model
         assert abs(answers["2"]["probability"] - answers["3"]["probability"]) > 1e-3
     batch = two_versions.post(route, json={"texts": [TEXT, "awful"], "model_version": "2"})
@@ -126,7 +126,7 @@ def test_unloaded_version_is_404_naming_the_loaded_ones(
     assert two_versions.get("/no/such/path").json()["code"] == "not_found"  # a plain 404
 
 
-@pytest.mark.parametrize("pin", ["abc", "0", "02", "", "1" * 10, True, 2.0, -1, None, ["2"]])
+@pytest.mark.parametrize("pin", ["abc", "0", "02", "", "1" * 10, 2, True, 2.0, -1, None, ["2"]])
 def test_malformed_version_is_422(two_versions: TestClient, pin: Any) -> None:
     body = {"text": TEXT, "model_version": pin}
     response = two_versions.post("/predict", json=body)
