@@ -18,7 +18,7 @@ from typing import Any
 
 from app.config import Settings
 from app.metrics import ServiceMetrics
-from app.model_server import ModelServer, RunnerFactory, describe_load_error
+from app.model_server import ModelServer, RunnerFactory, describe_load_error, version_row
 from app.tuning import freeze_long_lived_objects, release_unloaded_model
 from app.version_scan import Failure, Snapshot, manifest_hash, scan_versions
 from model_contract.artifact import resolve_version_dir
@@ -70,7 +70,10 @@ class ModelRegistry:
     # --- start-up -------------------------------------------------------------------------
     async def start(self) -> None:
         """Load what the policy names; raise (refusing to start) if nothing can be served."""
-        present = await asyncio.to_thread(scan_versions, self.model_dir)
+        try:
+            present = await asyncio.to_thread(scan_versions, self.model_dir)
+        except OSError:
+            present = {}  # resolve_version_dir below names the problem
         self._seen = present
         if self.policy.explicit:
             for version in set(self.policy.explicit) - set(present):  # before loading any
@@ -101,6 +104,10 @@ class ModelRegistry:
             await asyncio.sleep(self.settings.model_poll_s)
             try:
                 await self.reconcile()
+            except OSError as exc:  # MODEL_DIR unreadable: change nothing until it is back
+                logger.warning(
+                    "cannot list MODEL_DIR %s (%s); versions unchanged", self.model_dir, exc
+                )
             except Exception:  # never let one bad poll end hot reload
                 logger.exception(
                     "model poll failed; trying again in %gs", self.settings.model_poll_s
@@ -221,27 +228,16 @@ class ModelRegistry:
     def describe(self) -> list[dict[str, Any]]:
         rows: dict[int, dict[str, Any]] = {}
         for version, fail in self._failed.items():
-            rows[version] = _row(version, f"failed: {fail.reason}", None, fail.manifest_sha256)
+            rows[version] = version_row(
+                version, f"failed: {fail.reason}", None, fail.manifest_sha256
+            )
         if self._loading is not None:
-            rows[self._loading] = _row(self._loading, "loading", None, None)
+            rows[self._loading] = version_row(self._loading, "loading", None, None)
         for version, server in [*self._draining.items(), *self._servers.items()]:
-            rows[version] = _row(version, server.state, server, server.manifest_sha256)
+            rows[version] = version_row(version, server.state, server, server.manifest_sha256)
             rows[version]["default"] = server is self.default
         return [rows[v] for v in sorted(rows, reverse=True)]
 
 
 def _labels(server: ModelServer | None) -> tuple[str, str] | None:
     return (server.version, server.runner.device) if server is not None else None
-
-
-def _row(version: int, state: str, server: ModelServer | None, sha: str | None) -> dict[str, Any]:
-    artifact = server.artifact if server is not None else None
-    return {
-        "version": str(version),
-        "state": state,
-        "default": False,
-        "test_accuracy": artifact.test_accuracy if artifact else None,
-        "manifest_sha256": sha,
-        "tokenizer_fingerprint": artifact.preprocessing.get("fingerprint") if artifact else None,
-        "device": server.runner.device if server else None,
-    }

@@ -148,3 +148,19 @@ class ModelServer:
             "max_windows": scoring.max_windows,
             "calibrated": bool(scoring.platt),
         }
+
+
+def version_row(
+    version: int, state: str, server: ModelServer | None, sha: str | None
+) -> dict[str, Any]:
+    """One ``GET /models`` entry (a failed or loading version has no server)."""
+    artifact = server.artifact if server is not None else None
+    return {
+        "version": str(version),
+        "state": state,
+        "default": False,
+        "test_accuracy": artifact.test_accuracy if artifact else None,
+        "manifest_sha256": sha,
+        "tokenizer_fingerprint": artifact.preprocessing.get("fingerprint") if artifact else None,
+        "device": server.runner.device if server else None,
+    }

@@ -11,7 +11,6 @@ The GIL switch interval stays at Python's 5 ms (1 ms cost 7-19 % req/s).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import os
 
@@ -45,6 +44,6 @@ def release_unloaded_model() -> None:
     ~25 MB per unloaded model on the 2-core box, it stayed put without)."""
     gc.unfreeze()
     freeze_long_lived_objects()
-    libc = ctypes.util.find_library("c")
-    if libc is not None and hasattr(ctypes.CDLL(libc), "malloc_trim"):
-        ctypes.CDLL(libc).malloc_trim(0)
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc only; absent elsewhere
+    if trim is not None:
+        trim(0)

@@ -48,11 +48,12 @@ def snapshot(version_dir: Path) -> Snapshot:
 
 
 def scan_versions(model_dir: Path) -> dict[int, Snapshot]:
-    """Every ``<int>/`` folder under ``model_dir`` (hidden staging folders are not versions)."""
-    try:
-        entries = list(model_dir.iterdir())
-    except OSError:
-        return {}
+    """Every ``<int>/`` folder under ``model_dir`` (hidden staging folders are not versions).
+
+    ``OSError`` if the folder cannot be listed (e.g. a volume gone away): the poller then skips
+    this scan instead of taking "nothing there" for "every version removed".
+    """
+    entries = list(model_dir.iterdir())
     return {
         int(p.name): snapshot(p)
         for p in entries

@@ -283,3 +283,19 @@ def test_model_sha256_pins_one_artifact(tmp_path: Path) -> None:
         seen = states(c)
         assert seen["default"] == "2" and "MODEL_SHA256" in seen["4"]
         assert reloads(c) == {"loaded": 1, "failed": 2, "unloaded": 0}
+
+
+def test_an_unreadable_model_dir_changes_nothing(tmp_path: Path) -> None:
+    model_dir = tmp_path / "models"
+    model_dir.mkdir()
+    put_version(model_dir, "2", source=2)
+    put_version(model_dir, "3")
+    settings = Settings(model_dir=model_dir, model_versions="latest:2", **FAST)  # type: ignore[arg-type]
+    with TestClient(create_app(settings)) as c:
+        model_dir.rename(tmp_path / "away")  # a volume gone away is not "every version removed"
+        with pytest.raises(FileNotFoundError):
+            poll(c)
+        assert states(c) == {"3": "ready", "2": "ready", "default": "3"}
+        (tmp_path / "away").rename(model_dir)
+        poll(c, 2)
+        assert states(c) == {"3": "ready", "2": "ready", "default": "3"}
