@@ -18,7 +18,7 @@ GPU_CHECK_ARGS ?=
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: help serve test lint format train bench fuzz compose-smoke gpu-check requirements venv clean
+.PHONY: help serve test lint format train bench fuzz compose-smoke compose-reload-check gpu-check requirements venv clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ compose-smoke: ## build + start the compose stack, check predictions and Prometh
 
 gpu-check: ## on an NVIDIA GPU: cuDNN kernel runs, equals the CPU path, throughput (else: skipped)
 	VENV=$(VENV) scripts/gpu_check.sh $(GPU_CHECK_ARGS)
+
+compose-reload-check: ## models on a mounted volume: a new version switches the running container
+	scripts/compose_reload_check.sh
 
 requirements: ## regenerate requirements/*.txt from the installed venv after changing a pin
 	$(BIN)/python scripts/freeze_runtime.py

@@ -146,6 +146,11 @@ class Batcher(Generic[T, R]):
             logger.error("%s drain timed out; cancelling %d items", self._name, self.depth)
             self._cancel(queued=True, in_flight=True)  # the model call itself cannot be stopped
 
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The model thread (``join`` it after ``shutdown``: it drops the batch function then)."""
+        return self._thread
+
     def _cancel(self, *, queued: bool, in_flight: bool) -> None:
         with self._cond:
             pending = [*(self._queue if queued else ()), *(self._in_flight if in_flight else ())]

@@ -12,6 +12,7 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.version_policy import VersionPolicy, parse_version_policy
 from model_contract.policy import BatchPolicy
 
 DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
@@ -34,10 +35,26 @@ class Settings(BaseSettings):
     model_sha256: str | None = Field(
         default=None,
         pattern=r"^[0-9a-fA-F]{64}$",
-        description="If set, the served version's MANIFEST.sha256 must have this sha256.",
+        description=(
+            "If set, every version loaded (at start and by hot reload) must have a "
+            "MANIFEST.sha256 with this sha256; needs a one-version MODEL_VERSIONS."
+        ),
     )
     model_version: int | None = Field(
-        default=None, ge=1, description="Artifact version to serve; unset = the highest present."
+        default=None, ge=1, description="Shorthand for MODEL_VERSIONS=<one version>."
+    )
+    model_versions: str | None = Field(
+        default=None,
+        description=(
+            "Versions to serve: 'latest' (default, the highest), 'latest:N' (the N highest) or "
+            "a list '1,2'. The default version (unpinned requests) is the highest loaded."
+        ),
+    )
+    model_poll_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="Look for new/removed versions under MODEL_DIR this often (0 = never).",
     )
     # 64, not 32: +13-17 % req/s at c=16/64/256 and -12 % CPU per request on the 2-core box
     # (bench.ab, interleaved); the cap only matters under load - a lone request still runs at once.
@@ -137,6 +154,23 @@ class Settings(BaseSettings):
             )
         return key
 
+    @field_validator("model_versions")
+    @classmethod
+    def _versions_parse(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_version_policy(value)  # ValueError -> named MODEL_VERSIONS at start-up
+        return value
+
+    @model_validator(mode="after")
+    def _check_versions(self) -> Self:
+        if self.model_version is not None and self.model_versions is not None:
+            raise ValueError("set MODEL_VERSIONS or MODEL_VERSION, not both")
+        if self.model_sha256 is not None and self.version_policy.max_versions > 1:
+            raise ValueError(
+                "MODEL_SHA256 pins one artifact: use it with MODEL_VERSIONS=latest or one version"
+            )
+        return self
+
     @model_validator(mode="after")
     def _check_limits(self) -> Self:
         if self.max_queue_size < self.max_texts_per_request:
@@ -163,6 +197,12 @@ class Settings(BaseSettings):
         if self.max_rows_per_request is not None:
             return self.max_rows_per_request
         return max(self.max_texts_per_request, min(DEFAULT_ROWS_PER_REQUEST, self.max_queue_size))
+
+    @property
+    def version_policy(self) -> VersionPolicy:
+        if self.model_version is not None:
+            return VersionPolicy(explicit=(self.model_version,))
+        return parse_version_policy(self.model_versions or "latest")
 
     @property
     def batch_policy(self) -> BatchPolicy:

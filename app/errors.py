@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect
 
 from app.httputil import is_json_media_type
 from app.metrics import ServiceMetrics
+from app.model_registry import VersionNotLoaded
 from app.rejections import REJECTIONS, code_for
 from app.schemas import ErrorBody, PredictRequest
 from app.service import InferenceFailed, RequestTimedOut, Runtime, ServiceUnavailable
@@ -168,6 +169,11 @@ async def unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
     return reject(runtime.metrics, exc.reason, exc.detail, headers={"Retry-After": retry_after})
 
 
+async def version_not_loaded_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, VersionNotLoaded)
+    return reject(_runtime(request).metrics, "model_version_not_loaded", str(exc))
+
+
 async def timeout_handler(request: Request, exc: Exception) -> JSONResponse:
     return reject(_runtime(request).metrics, "timeout", str(exc) or "request timed out")
 
@@ -187,6 +193,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)
     app.add_exception_handler(ServiceUnavailable, unavailable_handler)
     app.add_exception_handler(RequestTimedOut, timeout_handler)
+    app.add_exception_handler(VersionNotLoaded, version_not_loaded_handler)
     app.add_exception_handler(InferenceFailed, inference_failed_handler)
     app.add_exception_handler(Exception, unhandled_handler)
 
@@ -194,6 +201,7 @@ def install_error_handlers(app: FastAPI) -> None:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Body is not valid JSON."},
     401: {"model": ErrorBody, "description": "Missing or wrong API key (when API_KEY is set)."},
+    404: {"model": ErrorBody, "description": "The pinned model_version is not loaded."},
     413: {"model": ErrorBody, "description": "Body larger than MAX_BODY_BYTES."},
     415: {"model": ErrorBody, "description": "Body is not sent as application/json."},
     422: {"model": ErrorBody, "description": "Wrong shape, types, empty text or over a limit."},

@@ -18,7 +18,6 @@ from app.deps import runtime_of
 from app.errors import ERROR_RESPONSES
 from app.explain import explain, plan_explanation
 from app.schemas import ExplainRequest, ExplainResponse, Label
-from app.service import ServiceUnavailable
 
 DEMO_PAGE = Path(__file__).resolve().parent / "static" / "demo.html"
 KEY_FLAG = 'data-key-required="false"'
@@ -65,18 +64,17 @@ async def explain_text(body: ExplainRequest, request: Request) -> Response:
     runtime = runtime_of(request)
     settings = runtime.settings
     _check_limits(body, settings)
-    if runtime.server is None:
-        raise ServiceUnavailable("not_ready", "model is not loaded yet")
-    artifact = runtime.server.artifact
+    server = runtime.server(body.model_version)  # picked here, submitted to without an await
+    artifact = server.artifact
     policy = artifact.scoring
-    mode = body.scoring or runtime.default_mode
+    mode = body.scoring or runtime.default_mode(server)
     budget = settings.rows_per_request
     plan = plan_explanation(
         artifact.tokenizer, policy, body.text, mode, max_windows=policy.max_windows, max_rows=budget
     )
     n_oov = plan.ids.count(plan.oov_id)
     runtime.metrics.observe_text(len(plan.ids) - 1, n_oov, plan.n_windows)
-    result = explain(plan, await runtime.infer(list(plan.rows)), policy)
+    result = explain(plan, await runtime.infer(server, list(plan.rows)), policy)
     label: Label = "positive" if result.probability >= settings.threshold else "negative"
     runtime.metrics.count_prediction(label)
     # Validated (not constructed): the response model is the one source of the wire format.
@@ -85,7 +83,7 @@ async def explain_text(body: ExplainRequest, request: Request) -> Response:
             "label": label,
             "probability": result.probability,
             "windows": result.windows,
-            "model_version": runtime.version,
+            "model_version": server.version,
             "scoring": mode,
             "method": "occlusion",
             "baseline": plan.baseline,

@@ -26,11 +26,10 @@ from app.config import Settings, StartupError, load_settings
 from app.errors import install_error_handlers, prescreen_response
 from app.logging_setup import announce_ready, configure_logging
 from app.middleware import RequestMiddleware
-from app.model_server import RunnerFactory
+from app.model_server import RunnerFactory, describe_load_error
 from app.openapi import install_openapi
 from app.routes import ops_router, predict_router
 from app.service import Runtime
-from model_contract.artifact import ArtifactError
 
 logger = logging.getLogger("app")
 
@@ -98,17 +97,6 @@ def install_drain_handlers(runtime: Runtime) -> Callable[[], None]:
     return restore
 
 
-def _why_not_started(exc: Exception, settings: Settings) -> str:
-    if isinstance(exc, ArtifactError):
-        return str(exc)
-    # TensorFlow's errors (DataLossError, ...) run to many lines; the first names the problem.
-    first = (str(exc).strip().splitlines() or [""])[0][:300]
-    return (
-        f"could not load the model under {settings.resolved_model_dir()}: "
-        f"{type(exc).__name__}: {first}; restore the artifact from git or re-export it"
-    )
-
-
 def create_app(
     settings: Settings | None = None,
     runner_factory: RunnerFactory | None = None,
@@ -123,7 +111,8 @@ def create_app(
         try:
             await runtime.start()
         except Exception as exc:
-            logger.critical("refusing to start: %s", _why_not_started(exc, settings))
+            why = describe_load_error(exc, settings.resolved_model_dir())
+            logger.critical("refusing to start: %s", why)
             if exit_on_startup_failure:
                 # Under uvicorn: one line, exit 1. Raising would print the traceback again
                 # (Starlette hands the formatted traceback to the server as the failure message).
@@ -136,7 +125,7 @@ def create_app(
             logger.info("auth off: API_KEY unset, the predict routes are open to anyone")
         else:
             logger.info("auth on: the predict routes need 'Authorization: Bearer <API_KEY>'")
-        device = runtime.server.runner.device if runtime.server else "unknown"
+        device = runtime.server().runner.device
         announcer = asyncio.create_task(announce_ready(runtime.version, device, app.docs_url))
         restore = install_drain_handlers(runtime)
         try:

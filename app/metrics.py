@@ -6,7 +6,9 @@ worker's values through ``MultiProcessCollector`` instead of exporting this proc
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections.abc import Sequence
 
 from prometheus_client import (
@@ -91,9 +93,16 @@ class ServiceMetrics(BatchHooks):
             buckets=WINDOW_BUCKETS, registry=r,
         )  # fmt: skip
         self.model_info = Gauge(
-            "sentiment_model_info", "Served model version and device (value 1).",
+            "sentiment_model_info",
+            "The default model version (unpinned requests) and its device: 1; 0 or absent else.",
             ["version", "device"], multiprocess_mode="liveall", registry=r,
         )  # fmt: skip
+        self.model_reloads = Counter(
+            "sentiment_model_reloads", "Model versions loaded, refused (failed) and unloaded.",
+            ["result"], registry=r,
+        )  # fmt: skip
+        for result in ("loaded", "failed", "unloaded"):
+            self.model_reloads.labels(result=result)
         self.batch_errors = Counter(
             "sentiment_batch_errors", "Model calls that raised.", registry=r
         )
@@ -103,6 +112,8 @@ class ServiceMetrics(BatchHooks):
         }
         self._request_counters: dict[tuple[str, int], Counter] = {}
         self._request_durations: dict[str, Histogram] = {}
+        self._depths: dict[str, int] = {}
+        self._depth_lock = threading.Lock()
 
     # --- batcher hooks -------------------------------------------------------------------
     def on_depth(self, depth: int) -> None:
@@ -117,6 +128,39 @@ class ServiceMetrics(BatchHooks):
         self.inference_duration.observe(seconds)
         if error is not None:
             self.batch_errors.inc()
+
+    def for_version(self, version: str) -> BatchHooks:
+        """Hooks for one version's batcher: ``sentiment_queue_depth`` is the sum over versions."""
+        return _VersionHooks(self, version)
+
+    def set_depth(self, version: str, depth: int | None) -> None:
+        """One version's queue depth (None: unloaded); the gauge shows the total."""
+        with self._depth_lock:
+            if depth is None:
+                self._depths.pop(version, None)
+            else:
+                self._depths[version] = depth
+            self.queue_depth.set(sum(self._depths.values()))
+
+    # --- model versions ------------------------------------------------------------------
+    def count_reload(self, result: str) -> None:
+        self.model_reloads.labels(result=result).inc()
+
+    def set_default_model(
+        self, new: tuple[str, str] | None, old: tuple[str, str] | None = None
+    ) -> None:
+        """``sentiment_model_info``: the (version, device) now default is 1, the previous one goes.
+
+        In multiprocess mode a label set cannot be removed from the shared files: it is set to 0.
+        """
+        if old is not None and old != new:
+            if _multiprocess_dir() is None:
+                with contextlib.suppress(KeyError):
+                    self.model_info.remove(*old)
+            else:
+                self.model_info.labels(*old).set(0)
+        if new is not None:
+            self.model_info.labels(*new).set(1)
 
     # --- per-request counters -----------------------------------------------------------
     def count_prediction(self, label: str) -> None:
@@ -157,3 +201,17 @@ class ServiceMetrics(BatchHooks):
             prom_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
+
+
+class _VersionHooks(BatchHooks):
+    def __init__(self, metrics: ServiceMetrics, version: str) -> None:
+        self._metrics, self._version = metrics, version
+
+    def on_depth(self, depth: int) -> None:
+        self._metrics.set_depth(self._version, depth)
+
+    def on_dequeue(self, waits: Sequence[float]) -> None:
+        self._metrics.on_dequeue(waits)
+
+    def on_batch(self, size: int, seconds: float, error: BaseException | None) -> None:
+        self._metrics.on_batch(size, seconds, error)

@@ -1,7 +1,7 @@
 """One loaded model version behind a narrow interface: artifact + runner + batcher + policy.
 
 The runtime (``app.service``) talks to a ``ModelServer`` only through ``submit``, ``info``,
-``state`` and the lifecycle calls, so several versions can later live side by side, each with its
+``state`` and the lifecycle calls; ``app.model_registry`` keeps several side by side, each with its
 own batcher, warm-up and batching policy (a GPU server gets a different ``BatchPolicy``).
 """
 
@@ -18,13 +18,15 @@ import numpy as np
 import numpy.typing as npt
 
 from app.batcher import Batcher, BatchHooks
-from model_contract.artifact import Artifact, load_artifact
+from app.version_scan import manifest_hash
+from model_contract.artifact import Artifact, ArtifactError, load_artifact
 from model_contract.policy import BatchPolicy
 
 logger = logging.getLogger(__name__)
 
 Row = npt.NDArray[np.int32]
-State = Literal["loading", "ready", "draining", "stopped"]
+# "failed" is never the state of a live server (a failed load raises); the registry reports it.
+State = Literal["loading", "ready", "draining", "stopped", "failed"]
 
 
 class Runner(Protocol):
@@ -40,6 +42,26 @@ class Runner(Protocol):
 RunnerFactory = Callable[[Path, int], Runner]
 
 
+def describe_load_error(exc: BaseException, model_dir: Path) -> str:
+    """One line: an ``ArtifactError`` as is; TensorFlow's many-line errors by their first line."""
+    if isinstance(exc, ArtifactError):
+        return str(exc)
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return (
+        f"could not load the model under {model_dir}: {type(exc).__name__}: {first}; "
+        "restore the artifact from git or re-export it"
+    )
+
+
+def _batch_fn(runner: Runner) -> Callable[[list[Row]], Sequence[float]]:
+    def run_batch(rows: list[Row]) -> Sequence[float]:
+        """Runs in the batcher's thread: one stack, one model call for the whole batch."""
+        probs: list[float] = runner.predict(np.stack(rows)).tolist()
+        return probs
+
+    return run_batch
+
+
 class ModelServer:
     def __init__(
         self, artifact: Artifact, runner: Runner, policy: BatchPolicy, hooks: BatchHooks
@@ -48,8 +70,9 @@ class ModelServer:
         self.runner = runner
         self.policy = policy.for_device(runner.device)
         self.state: State = "loading"
+        self.manifest_sha256 = manifest_hash(artifact.path)
         self._batcher: Batcher[Row, float] = Batcher(
-            self._run_batch,
+            _batch_fn(runner),  # not a bound method: no server <-> batcher reference cycle
             max_batch_size=self.policy.max_batch_size,
             max_delay_s=self.policy.max_delay_s,
             max_queue_size=self.policy.max_queue_size,
@@ -103,12 +126,9 @@ class ModelServer:
     async def stop(self, grace_s: float) -> None:
         self.hurry()
         await self._batcher.shutdown(grace_s=grace_s)
+        if (thread := self._batcher.thread) is not None:  # it ends right after the drain
+            await asyncio.to_thread(thread.join, grace_s)
         self.state = "stopped"
-
-    def _run_batch(self, rows: list[Row]) -> Sequence[float]:
-        """Runs in the batcher's thread: one stack, one model call for the whole batch."""
-        probs: list[float] = self.runner.predict(np.stack(rows)).tolist()
-        return probs
 
     def info(self) -> dict[str, Any]:
         """What is served and how (``GET /model``)."""
@@ -123,9 +143,26 @@ class ModelServer:
             "kernel": self.runner.kernel,
             "test_accuracy": artifact.test_accuracy,
             "tokenizer_fingerprint": str(artifact.preprocessing.get("fingerprint", "")),
+            "manifest_sha256": self.manifest_sha256,
             "max_batch_size": self.policy.max_batch_size,
             "max_batch_delay_ms": self.policy.max_delay_s * 1000.0,
             "window_stride": scoring.stride,
             "max_windows": scoring.max_windows,
             "calibrated": bool(scoring.platt),
         }
+
+
+def version_row(
+    version: int, state: str, server: ModelServer | None, sha: str | None
+) -> dict[str, Any]:
+    """One ``GET /models`` entry (a failed or loading version has no server)."""
+    artifact = server.artifact if server is not None else None
+    return {
+        "version": str(version),
+        "state": state,
+        "default": False,
+        "test_accuracy": artifact.test_accuracy if artifact else None,
+        "manifest_sha256": sha,
+        "tokenizer_fingerprint": artifact.preprocessing.get("fingerprint") if artifact else None,
+        "device": server.runner.device if server else None,
+    }

@@ -23,6 +23,7 @@ REJECTIONS: dict[str, Rejection] = {
     for r in (
         Rejection(400, "invalid_json", "invalid_json"),
         Rejection(401, "unauthorized", "unauthorized"),
+        Rejection(404, "model_version_not_loaded", "model_version_not_loaded"),
         Rejection(413, "body_too_large", "body_too_large"),
         Rejection(415, "unsupported_media_type", "unsupported_media_type"),
         Rejection(422, "validation_error", "validation"),
@@ -44,7 +45,9 @@ OTHER_CODES = {
 
 def code_for(status: int) -> str:
     """The code of an answer given only its status (FastAPI's own HTTP exceptions)."""
+    if status in OTHER_CODES:  # a plain 404 is an unknown path, not an unloaded version
+        return OTHER_CODES[status]
     for rejection in REJECTIONS.values():
-        if rejection.status == status and status != 503:
+        if rejection.status == status:
             return rejection.code
-    return OTHER_CODES.get(status, "error")
+    return "error"

@@ -18,6 +18,7 @@ from app.schemas import (
     LabelOnly,
     LabelResponse,
     ModelInfo,
+    ModelsResponse,
     Prediction,
     PredictRequest,
     PredictResponse,
@@ -78,11 +79,11 @@ def _add_predict_route(path: str, item: type[BaseModel], single: type[BaseModel]
 
     async def handler(body: PredictRequest, request: Request) -> Response:
         runtime = runtime_of(request)
-        scored = await runtime.score(checked_request(body, request).items, body.scoring)
-        version = runtime.version
+        items = checked_request(body, request).items
+        version, scored = await runtime.score(items, body.scoring, body.model_version)
         if body.is_batch:
-            items = [construct_item(**{f: getattr(s, f) for f in fields}) for s in scored]
-            out = batch.model_construct(predictions=items, model_version=version)
+            preds = [construct_item(**{f: getattr(s, f) for f in fields}) for s in scored]
+            out = batch.model_construct(predictions=preds, model_version=version)
             return Response(to_json_batch(out), media_type=JSON)
         first = scored[0]
         one = construct_single(model_version=version, **{f: getattr(first, f) for f in fields})
@@ -123,7 +124,8 @@ async def healthz() -> Health:
 
 @ops_router.get("/readyz", response_model=Health, responses=UNAVAILABLE)
 async def readyz(runtime: RuntimeDep) -> Any:
-    """Readiness: 200 once the model is loaded and warmed up; 503 while starting or draining."""
+    """Readiness: 200 while the default model version is loaded and warmed up; 503 while
+    starting or draining."""
     if runtime.ready:
         return Health(status="ready")
     state = "draining" if runtime.draining else "starting"
@@ -145,3 +147,17 @@ async def metrics(runtime: RuntimeDep) -> Response:
 async def model_info(runtime: RuntimeDep) -> ModelInfo:
     """Which model is served, and how."""
     return ModelInfo(**runtime.model_info())
+
+
+@ops_router.get("/models", response_model=ModelsResponse)
+async def models(runtime: RuntimeDep) -> ModelsResponse:
+    """Every model version known: loaded, loading, draining or failed, and which is the default."""
+    default = runtime.models.default
+    return ModelsResponse.model_validate(
+        {
+            "default_version": default.version if default else None,
+            "policy": str(runtime.models.policy),
+            "poll_s": runtime.settings.model_poll_s,
+            "versions": runtime.models.describe(),
+        }
+    )

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from app.config import MAX_TEXTS_CAP
@@ -28,6 +36,16 @@ def _not_blank(value: str) -> str:
 
 
 ReviewText = Annotated[StrictStr, Field(min_length=1), AfterValidator(_not_blank)]
+
+
+ModelVersion = Annotated[
+    str,
+    StringConstraints(strict=True, pattern=r"^[1-9][0-9]{0,8}$"),
+    Field(
+        description="A loaded version (GET /models) to score with; unset: the default. 404 else.",
+        examples=["2"],
+    ),
+]
 
 
 class PredictRequest(BaseModel):
@@ -57,6 +75,7 @@ class PredictRequest(BaseModel):
             "tutorial's input. Unset: the model's default (GET /model -> default_scoring)."
         ),
     )
+    model_version: ModelVersion | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -124,6 +143,7 @@ class ModelInfo(BaseModel):
 
     version: str
     state: str = Field(description="loading, ready, draining or stopped.")
+    manifest_sha256: str | None = Field(description="sha256 of the version's MANIFEST.sha256.")
     maxlen: int
     vocabulary_size: int
     threshold: float
@@ -145,6 +165,23 @@ class ModelInfo(BaseModel):
     window_stride: int
     max_windows: int
     calibrated: bool = Field(description="A validation-fitted Platt scaling is applied.")
+
+
+class ModelVersionInfo(BaseModel):
+    version: str
+    state: str = Field(description="'loading', 'ready', 'draining' or 'failed: <reason>'.")
+    default: bool = Field(description="Serves requests that pin no model_version.")
+    test_accuracy: float | None
+    manifest_sha256: str | None = Field(description="sha256 of MANIFEST.sha256 (MODEL_SHA256).")
+    tokenizer_fingerprint: str | None
+    device: str | None
+
+
+class ModelsResponse(BaseModel):
+    default_version: str | None = Field(description="The version unpinned requests get.")
+    policy: str = Field(description="MODEL_VERSIONS: 'latest', 'latest:N' or a list.")
+    poll_s: float = Field(description="MODEL_POLL_S: seconds between scans (0: no hot reload).")
+    versions: list[ModelVersionInfo] = Field(description="Highest version first.")
 
 
 class Health(BaseModel):
@@ -173,6 +210,7 @@ class ExplainRequest(BaseModel):
 
     text: ReviewText = Field(description="One review.")
     scoring: Mode | None = Field(None, description="As for /predict; unset: the model's default.")
+    model_version: ModelVersion | None = None
 
 
 class TokenExplanation(BaseModel):

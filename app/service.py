@@ -1,7 +1,9 @@
-"""The service runtime: settings, metrics, readiness and the served model; texts -> scores.
+"""The service runtime: settings, metrics, readiness and the served models; texts -> scores.
 
-One ``Runtime`` per app lives on ``app.state.runtime``; the lifespan starts and stops it. The
-model itself (artifact, runner, batcher, batching policy) is an ``app.model_server.ModelServer``.
+One ``Runtime`` per app lives on ``app.state.runtime``; the lifespan starts and stops it. Each
+loaded model version (artifact, runner, batcher, batching policy) is an
+``app.model_server.ModelServer``; ``app.model_registry.ModelRegistry`` holds them, the default one
+and the hot-reload poller.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from app.batcher import BatcherClosed, QueueFull
 from app.config import Settings
 from app.logging_setup import quiet_tensorflow
 from app.metrics import ServiceMetrics
+from app.model_registry import ModelRegistry
 from app.model_server import ModelServer, Row, Runner, RunnerFactory
 from app.schemas import Label
-from app.tuning import configure_threads, freeze_long_lived_objects
+from app.tuning import configure_threads
 from model_contract.artifact import Artifact
 from model_contract.scoring import Mode
 
@@ -62,56 +65,62 @@ class Scored:
 
 
 class Runtime:
-    """Settings, metrics, readiness and the served ``ModelServer``; scores texts."""
+    """Settings, metrics, readiness and the model registry; scores texts."""
 
     def __init__(self, settings: Settings, runner_factory: RunnerFactory | None = None) -> None:
         self.settings = settings
         self.metrics = ServiceMetrics()
-        self._runner_factory = runner_factory or default_runner_factory(settings)
-        self.server: ModelServer | None = None
+        factory = runner_factory or default_runner_factory(settings)
+        self.models = ModelRegistry(settings, factory, self.metrics)
         self.draining = False
         self._drain_logged = False
 
     @property
     def ready(self) -> bool:
-        return self.server is not None and self.server.state == "ready" and not self.draining
+        """The default version is loaded and ready, and no SIGTERM arrived."""
+        server = self.models.default
+        return server is not None and server.state == "ready" and not self.draining
 
-    @property
-    def default_mode(self) -> Mode:
-        """SCORING if set, else the artifact's validated default."""
+    def default_mode(self, server: ModelServer | None = None) -> Mode:
+        """SCORING if set, else the (given or default) version's validated default."""
         if self.settings.scoring is not None:
             return self.settings.scoring
-        return self.server.artifact.scoring.default_mode if self.server else "last"
+        server = server or self.models.default
+        return server.artifact.scoring.default_mode if server else "last"
 
     @property
     def version(self) -> str:
-        return self.server.version if self.server else "unknown"
+        """The default version (``unknown`` before start-up)."""
+        server = self.models.default
+        return server.version if server else "unknown"
+
+    def server(self, version: str | None = None) -> ModelServer:
+        """The pinned version (404 ``VersionNotLoaded`` if absent), else the default (503)."""
+        server = self.models.get(version)
+        if server is None:
+            raise ServiceUnavailable("not_ready", "model is not loaded yet")
+        return server
 
     def model_info(self) -> dict[str, Any]:
-        if self.server is None:
-            raise ServiceUnavailable("not_ready", "model is not loaded yet")
-        return self.server.info() | {
+        server = self.server()
+        return server.info() | {
             "threshold": self.settings.threshold,
-            "default_scoring": self.default_mode,
+            "default_scoring": self.default_mode(server),
         }
 
     async def start(self) -> None:
-        s = self.settings
-        server = await asyncio.to_thread(
-            ModelServer.load, s.resolved_model_dir(), s.model_version, s.batch_policy,
-            self._runner_factory, self.metrics, s.model_sha256,
-        )  # fmt: skip
-        server.start()
-        self.server = server
-        freeze_long_lived_objects()  # app/tuning.py: why
-        self.metrics.model_info.labels(version=server.version, device=server.runner.device).set(1)
+        await self.models.start()
+        server = self.server()
         logger.info(
             "service ready version=%s device=%s fingerprint=%s max_batch_size=%d "
-            "max_batch_delay_ms=%g max_queue_size=%d",
+            "max_batch_delay_ms=%g max_queue_size=%d versions=%s poll_s=%g",
             server.version, server.runner.device,
             server.artifact.preprocessing.get("fingerprint"), server.policy.max_batch_size,
             server.policy.max_delay_s * 1000, server.policy.max_queue_size,
+            ",".join(self.models.loaded),
+            self.settings.model_poll_s,
         )  # fmt: skip
+        self.models.start_polling()
 
     def begin_drain(self) -> None:
         """Readiness goes 503 at once; queued and in-flight work still completes."""
@@ -119,15 +128,12 @@ class Runtime:
             self._drain_logged = True
             logger.info("draining: readiness now 503; finishing queued and in-flight work")
         self.draining = True
-        if self.server is not None:
-            self.server.hurry()
+        self.models.hurry()
 
     async def stop(self) -> None:
         self.begin_drain()
-        if self.server is not None:
-            depth = self.server.depth
-            await self.server.stop(grace_s=max(self.settings.request_timeout_s, 1.0))
-            logger.info("batcher drained (had %d queued)", depth)
+        depth = await self.models.stop()
+        logger.info("batchers drained (had %d queued)", depth)
         self.metrics.close()
 
     def _rows(
@@ -155,14 +161,18 @@ class Runtime:
             counts.append(n)
         return rows, counts
 
-    async def score(self, texts: Sequence[str], mode: Mode | None = None) -> list[Scored]:
-        """Tokenize, enqueue every row, await the batched results, combine per text (in order)."""
-        if (server := self.server) is None:
-            raise ServiceUnavailable("not_ready", "model is not loaded yet")
+    async def score(
+        self, texts: Sequence[str], mode: Mode | None = None, version: str | None = None
+    ) -> tuple[str, list[Scored]]:
+        """Tokenize, enqueue every row, await the batched results, combine per text (in order).
+
+        Returns the version that scored them: the pinned one, else the default at submit time.
+        """
+        server = self.server(version)
         artifact = server.artifact
-        mode = mode or self.default_mode
+        mode = mode or self.default_mode(server)
         rows, counts = self._rows(artifact, texts, mode)
-        probs = await self.infer(rows)
+        probs = await self.infer(server, rows)
         threshold = self.settings.threshold
         count = self.metrics.count_prediction
         combine = artifact.scoring.combine
@@ -174,12 +184,14 @@ class Runtime:
             label: Label = "positive" if p >= threshold else "negative"
             count(label)
             scored.append(Scored(probability=p, label=label, windows=n))
-        return scored
+        return server.version, scored
 
-    async def infer(self, rows: Sequence[Row]) -> list[float]:
-        """Outputs for ``rows``: one all-or-nothing batcher submit, one deadline (503/504/500)."""
-        if (server := self.server) is None:
-            raise ServiceUnavailable("not_ready", "model is not loaded yet")
+    async def infer(self, server: ModelServer, rows: Sequence[Row]) -> list[float]:
+        """Outputs for ``rows``: one all-or-nothing batcher submit, one deadline (503/504/500).
+
+        Call it with a server just picked by ``server()``, without awaiting in between: a version
+        being unloaded leaves the routing table before its batcher stops accepting.
+        """
         try:
             futures = server.submit(rows)
         except QueueFull as exc:

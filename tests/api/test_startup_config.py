@@ -50,8 +50,25 @@ def _start(env: dict[str, str]) -> tuple[int | None, str]:
         ({"MODEL_VERSION": "abc"}, "MODEL_VERSION"),
         ({"MODEL_VERSION": "0"}, "MODEL_VERSION"),
         ({"MAX_QUEUE_SIZE": "8"}, "MAX_QUEUE_SIZE"),
+        ({"MODEL_VERSIONS": "latest:zero"}, "MODEL_VERSIONS"),
+        ({"MODEL_VERSIONS": "1,,2"}, "MODEL_VERSIONS"),
+        ({"MODEL_VERSIONS": "2", "MODEL_VERSION": "2"}, "MODEL_VERSIONS or MODEL_VERSION"),
+        ({"MODEL_VERSIONS": "latest:2", "MODEL_SHA256": "0" * 64}, "MODEL_SHA256"),
+        ({"MODEL_POLL_S": "-1"}, "MODEL_POLL_S"),
     ],
-    ids=["empty key", "blank key", "batch 0", "version abc", "version 0", "queue 8"],
+    ids=[
+        "empty key",
+        "blank key",
+        "batch 0",
+        "version abc",
+        "version 0",
+        "queue 8",
+        "versions latest:zero",
+        "versions 1,,2",
+        "version and versions",
+        "sha256 with two",
+        "poll -1",
+    ],
 )
 def test_bad_environment_refuses_to_start_in_one_line(env: dict[str, str], names: str) -> None:
     code, out = _start(env)
@@ -175,6 +192,10 @@ def test_invalid_but_resealed_artifact_is_refused_in_one_line(
     edit(version_dir)
     write_manifest(version_dir)
     _refused_in_one_line({"MODEL_DIR": str(version_dir.parent)}, names)
+
+
+def test_missing_listed_version_is_named_in_one_line() -> None:
+    _refused_in_one_line({"MODEL_VERSIONS": "2,9"}, "model version 9 not found")
 
 
 def test_pinned_manifest_refuses_a_coordinated_edit(tmp_path: Path) -> None:

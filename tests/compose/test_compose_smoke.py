@@ -1,7 +1,9 @@
 """The Docker Compose stack, built and exercised for real (``pytest -m compose``).
 
 Runs ``scripts/compose_smoke.sh`` (also ``make compose-smoke``): build, ``up --wait``, two
-predictions, Prometheus target + metrics checks, clean SIGTERM stop, ``down -v``. Deselected by
+predictions, Prometheus target + metrics checks, clean SIGTERM stop, ``down -v``; and
+``scripts/compose_reload_check.sh`` (``make compose-reload-check``): a new version dropped into the
+mounted model volume switches the running container. Deselected by
 ``make test``; skipped when no Docker engine with Compose v2 is reachable.
 """
 
@@ -41,3 +43,19 @@ def test_compose_stack_serves_and_is_scraped() -> None:
     print(result.stdout[-5000:])
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     assert "OK: compose stack served predictions" in result.stdout
+
+
+def test_new_version_on_the_model_volume_switches_the_running_container() -> None:
+    if not _docker_ready():
+        pytest.skip("no Docker engine with Compose v2")
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "compose_reload_check.sh")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    print(result.stdout[-5000:])
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    assert "OK: the running container switched to version 3" in result.stdout

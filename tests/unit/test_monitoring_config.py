@@ -201,6 +201,7 @@ def test_service_exports_the_documented_metrics() -> None:
         "sentiment_review_tokens_bucket",
         "sentiment_oov_ratio_bucket",
         "sentiment_model_info",
+        "sentiment_model_reloads_total",
         "process_resident_memory_bytes",
     ):
         assert name in exported, name
