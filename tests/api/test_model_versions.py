@@ -206,6 +206,7 @@ class GatedRunner:
 
     def __init__(self, inner: Runner) -> None:
         self.inner, self.device, self.xla = inner, inner.device, inner.xla
+        self.kernel = inner.kernel
         self.gate = threading.Event()
         self.gate.set()
         self.entered = threading.Event()
