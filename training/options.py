@@ -133,6 +133,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def levers(args: argparse.Namespace, all_windows: bool) -> dict[str, object]:
+    """The recipe's choices as recorded in the run report (``metrics.json`` → training.levers)."""
+    return {
+        "teacher": args.teacher,
+        "label_weight": args.label_weight,
+        "spans": args.spans,
+        "stride": args.stride,
+        "token_dropout": args.token_dropout,
+        "embedding_init": args.embedding_init,
+        "patience": args.patience,
+        "windows": "all" if all_windows else args.windows,
+        "stopwords": args.stopwords,
+        "lr_schedule": args.lr_schedule,
+    }
+
+
 def command_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
     """The parser every training command starts from: its docstring as help, and ``--data``."""
     p = argparse.ArgumentParser(

@@ -3,8 +3,9 @@
     python -m training.train --data ../shared/data/aclImdb_v1_labeled.tar.gz
     python -m training.train --quick --data tests/data/imdb_sample   # smoke run, ~1 minute
 
-Protocol: vocabulary and model see only the training split minus a stratified validation hold-out;
-early stopping watches validation loss and restores the best weights; the test set is scored once.
+Protocol: vocabulary, teacher and model see only the training split minus a stratified validation
+hold-out; early stopping watches validation whole-review accuracy and restores the best weights;
+the test set is scored once, at the end (docs/training.md).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from training.options import (
     QUICK_REVIEWS,
     SEED,
     VALIDATION_FRACTION,
+    levers,
     parse_args,
 )
 from training.student import (
@@ -183,18 +185,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "history": {k: [round(float(v), 5) for v in vs] for k, vs in history.history.items()},
             "wall_time_s": round(time.monotonic() - started, 1),
             "fit_time_s": round(fit_seconds, 1),
-            "levers": {
-                "teacher": args.teacher,
-                "label_weight": args.label_weight,
-                "spans": args.spans,
-                "stride": args.stride,
-                "token_dropout": args.token_dropout,
-                "embedding_init": args.embedding_init,
-                "patience": args.patience,
-                "windows": args.windows if teacher is None and args.spans == 0 else "all",
-                "stopwords": args.stopwords,
-                "lr_schedule": args.lr_schedule,
-            },
+            "levers": levers(args, all_windows=teacher is not None or args.spans > 0),
             "batch_size": BATCH_SIZE,
             "max_epochs": args.epochs,
             "quick": args.quick,

@@ -30,6 +30,7 @@ def test_defaults_are_the_recipe_the_committed_model_was_trained_with() -> None:
     levers = recorded["levers"]
     assert isinstance(levers, dict)
     assert {name: getattr(args, name) for name in LEVERS} == {n: levers[n] for n in LEVERS}
+    assert options.levers(args, all_windows=True) == levers  # what train.py records, in full
     assert args.epochs == recorded["max_epochs"] == options.MAX_EPOCHS
     assert recorded["batch_size"] == options.BATCH_SIZE
 
