@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 
 from model_contract.manifest import MANIFEST_FILE
+from tests.api.model_dirs import COMMITTED
 from tests.api.servers import Server, metric, run_server
-from tests.api.test_model_versions import COMMITTED
 
 CLIENTS = 16
 TEXTS = [
