@@ -153,6 +153,7 @@ class ErrorBody(BaseModel):
 
 # --- POST /explain -------------------------------------------------------------------------
 TokenStatus = Literal["scored", "oov", "stopword", "not_scored", "not_explained"]
+ExplainMethod = Literal["occlusion", "gradient"]
 
 
 class ExplainRequest(BaseModel):
@@ -165,6 +166,14 @@ class ExplainRequest(BaseModel):
 
     text: ReviewText = Field(description="One review.")
     scoring: Mode | None = Field(None, description="As for /predict; unset: the model's default.")
+    method: ExplainMethod = Field(
+        "occlusion",
+        description=(
+            "'occlusion' (default): each word removed, exact, one model row per (word, window); "
+            "'gradient': gradient x (embedding - unknown-word embedding), one forward and "
+            "backward pass per window - a first-order estimate, several times cheaper."
+        ),
+    )
 
 
 class TokenExplanation(BaseModel):
@@ -182,21 +191,35 @@ class TokenExplanation(BaseModel):
     )
     contribution: float | None = Field(
         description=(
-            "P(positive) minus P(positive) without this word: > 0 pushed towards positive, "
-            "< 0 towards negative. Null unless status is 'scored'."
+            "In log-odds (see 'unit'): logit(P(positive)) minus logit(P(positive) without this "
+            "word) - > 0 pushed towards positive, < 0 towards negative. Null unless status is "
+            "'scored'."
+        )
+    )
+    probability_change: float | None = Field(
+        description=(
+            "The same effect in probability: P(positive) minus P(positive) without this word. "
+            "Near 0 for every word when the model is confident (P near 0 or 1)."
         )
     )
 
 
 class ExplainResponse(PredictResponse):
     scoring: Mode = Field(description="How the review was scored ('whole' or 'last').")
-    method: Literal["occlusion"]
-    baseline: Literal["remove"] = Field(
+    method: ExplainMethod
+    baseline: Literal["remove", "oov"] = Field(
         description=(
-            "How a word is occluded: removed from each scored window holding it (the window keeps "
-            "its end; one earlier word slides in)."
+            "What 'without this word' means: 'remove' (occlusion) - removed from each scored "
+            "window holding it, the window keeps its end and one earlier word slides in; 'oov' "
+            "(gradient) - replaced by the unknown-word id."
         )
     )
-    rows: int = Field(ge=1, description="Model rows this explanation cost (windows + variants).")
+    unit: Literal["logit"] = Field(
+        description="Unit of 'contribution': log-odds of P(positive), after calibration."
+    )
+    logit: float = Field(description="log(p / (1 - p)) of 'probability'.")
+    rows: int = Field(
+        ge=1, description="Model rows this explanation cost (windows + occlusion variants)."
+    )
     explained_words: int = Field(ge=0, description="Words with a contribution.")
     tokens: list[TokenExplanation] = Field(description="Every word of the review, in order.")
