@@ -15,12 +15,14 @@ from typing import Any, cast
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
+from pydantic_core import to_json
 
 from app.config import Settings
 from app.deps import runtime_of
 from app.errors import ERROR_RESPONSES
 from app.explain import explain, explain_gradient, plan_explanation
 from app.explain_gradient import Attribution, gradient_batcher, stop_all
+from app.explain_words import ExplainResponseDict
 from app.schemas import ExplainRequest, ExplainResponse, Label
 from app.service import ServiceUnavailable
 
@@ -98,24 +100,23 @@ async def explain_text(body: ExplainRequest, request: Request) -> Response:
         result = explain(plan, await runtime.infer(rows), policy)
     label: Label = "positive" if result.probability >= settings.threshold else "negative"
     runtime.metrics.count_prediction(label)
-    # Validated (not constructed): the response model is the one source of the wire format.
-    response = ExplainResponse.model_validate(
-        {
-            "label": label,
-            "probability": result.probability,
-            "windows": result.windows,
-            "model_version": runtime.version,
-            "scoring": mode,
-            "method": body.method,
-            "baseline": plan.baseline,
-            "unit": "logit",
-            "logit": result.logit,
-            "rows": result.rows,
-            "explained_words": result.explained_words,
-            "tokens": result.token_dicts(),
-        }
-    )
-    return Response(response.model_dump_json(), media_type="application/json")
+    # Serialized without re-validation (~1 ms for a 1.7 KB review's 300 words): the dicts are built
+    # to ``ExplainResponse``'s shape, which the tests validate every answer against.
+    response: ExplainResponseDict = {
+        "label": label,
+        "probability": result.probability,
+        "windows": result.windows,
+        "model_version": runtime.version,
+        "scoring": mode,
+        "method": body.method,
+        "baseline": plan.baseline,
+        "unit": "logit",
+        "logit": result.logit,
+        "rows": result.rows,
+        "explained_words": result.explained_words,
+        "tokens": result.tokens,
+    }
+    return Response(to_json(response), media_type="application/json")
 
 
 async def _both(

@@ -13,7 +13,7 @@ import re
 import weakref
 from dataclasses import dataclass
 from itertools import accumulate, repeat
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -71,20 +71,21 @@ def split_words(tokenizer: Tokenizer, text: str) -> list[Word]:
 
 def _scan(tokenizer: Tokenizer, text: str, folded: str, keep_offsets: bool) -> list[Word]:
     cfg = tokenizer.config
-    pattern = re.compile(cfg.word_pattern)
-    tokens = pattern.findall(folded)
+    spans = [m.span() for m in re.finditer(cfg.word_pattern, folded)]
+    tokens = [folded[a:b] for a, b in spans]
     ids = list(map(_lookup(tokenizer).get, tokens, repeat(cfg.oov_id)))  # None: a stopword
     kept = accumulate(i is not None for i in ids)
     positions = [p if i is not None else None for p, i in zip(kept, ids, strict=True)]
     if not keep_offsets:
         return list(map(Word._make, zip(tokens, repeat(None), repeat(None), ids, positions)))
-    spans = [m.span() for m in pattern.finditer(folded)]
     shown = [text[a:b] for a, b in spans]
     starts, ends = [a for a, _ in spans], [b for _, b in spans]
     return list(map(Word._make, zip(shown, starts, ends, ids, positions, strict=True)))
 
 
-class TokenExplanation(NamedTuple):
+class TokenExplanation(TypedDict):
+    """One word of the answer, exactly as it goes on the wire (``schemas.TokenExplanation``)."""
+
     text: str
     start: int | None
     end: int | None
@@ -95,6 +96,23 @@ class TokenExplanation(NamedTuple):
     probability_change: float | None
 
 
+class ExplainResponseDict(TypedDict):
+    """The ``/explain`` answer as serialized (``schemas.ExplainResponse`` documents it)."""
+
+    label: Literal["positive", "negative"]
+    probability: float
+    windows: int
+    model_version: str
+    scoring: Literal["whole", "last"]
+    method: Literal["occlusion", "gradient"]
+    baseline: Literal["remove", "oov"]
+    unit: Literal["logit"]
+    logit: float
+    rows: int
+    explained_words: int
+    tokens: list[TokenExplanation]
+
+
 @dataclass(frozen=True)
 class Explanation:
     probability: float
@@ -103,9 +121,6 @@ class Explanation:
     windows: int
     rows: int
     explained_words: int
-
-    def token_dicts(self) -> list[dict[str, Any]]:
-        return [t._asdict() for t in self.tokens]
 
 
 def assemble(
@@ -132,7 +147,7 @@ def assemble(
         )
     )
     seen_list = seen.tolist()
-    tokens = []
+    tokens: list[TokenExplanation] = []
     for w in words:
         status: Status
         c = dp = None
@@ -147,6 +162,16 @@ def assemble(
             c, dp = by_position[w.position]
         else:
             status = "not_explained"
-        in_vocab = w.id is not None and w.id != oov_id
-        tokens.append(TokenExplanation(w.text, w.start, w.end, w.id, in_vocab, status, c, dp))
+        tokens.append(
+            {
+                "text": w.text,
+                "start": w.start,
+                "end": w.end,
+                "id": w.id,
+                "in_vocabulary": w.id is not None and w.id != oov_id,
+                "status": status,
+                "contribution": c,
+                "probability_change": dp,
+            }
+        )
     return Explanation(probability, review_logit, tokens, windows, rows, len(by_position))

@@ -120,12 +120,14 @@ def main() -> int:
             for k in KS:
                 top_t, rand_t, top1_pred = [], [], []
                 for t, s, r in zip(texts, sign, results, strict=True):
-                    scored = [x for x in r.tokens if x.status == "scored"]
-                    ranked = sorted(scored, key=lambda x: -s * (x.contribution or 0.0))
-                    top = [x for x in ranked[:k] if s * (x.contribution or 0.0) > 0] or ranked[:1]
+                    scored = [x for x in r.tokens if x["status"] == "scored"]
+                    ranked = sorted(scored, key=lambda x: -s * (x["contribution"] or 0.0))
+                    top = [x for x in ranked[:k] if s * (x["contribution"] or 0.0) > 0] or ranked[
+                        :1
+                    ]
                     top_t.append(_delete(t, top))
                     rand_t.append(_delete(t, rng.sample(scored, len(top))))
-                    top1_pred.append(s * (ranked[0].probability_change or 0.0))
+                    top1_pred.append(s * (ranked[0]["probability_change"] or 0.0))
                 d_top = sign * (base - score(top_t, mode))
                 d_rand = sign * (base - score(rand_t, mode))
                 cells.append(
@@ -142,9 +144,9 @@ def main() -> int:
 
 def _delete(text: str, tokens: list) -> str:  # type: ignore[type-arg]
     out, at = [], 0
-    for x in sorted(tokens, key=lambda x: x.start):
-        out.append(text[at : x.start])
-        at = x.end
+    for x in sorted(tokens, key=lambda x: x["start"]):
+        out.append(text[at : x["start"]])
+        at = x["end"]
     return "".join([*out, text[at:]])
 
 

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app import schemas
 from app.config import Settings
 from app.explain import explain, explain_gradient, plan_explanation
-from app.explain_words import Explanation, TokenExplanation, split_words
+from app.explain_words import ExplainResponseDict, Explanation, TokenExplanation, split_words
 from model_contract.artifact import load_artifact
 from model_contract.scoring import Mode, Platt, ScoringPolicy, logit
 from model_contract.tokenizer import Tokenizer, TokenizerConfig, pad_sequence
@@ -75,15 +76,15 @@ def check_against_brute_force(
     assert result.logit == pytest.approx(float(logit(full)), abs=1e-9)
     checked = 0
     for tok in result.tokens:
-        assert tok.start is not None and tok.end is not None
-        assert text[tok.start : tok.end] == tok.text
-        if tok.status != "scored":
-            assert tok.contribution is None and tok.probability_change is None
+        assert tok["start"] is not None and tok["end"] is not None
+        assert text[tok["start"] : tok["end"]] == tok["text"]
+        if tok["status"] != "scored":
+            assert tok["contribution"] is None and tok["probability_change"] is None
             continue
-        edited = served(text[: tok.start] + edit + text[tok.end :])
+        edited = served(text[: tok["start"]] + edit + text[tok["end"] :])
         expected = float(logit(full) - logit(edited))
-        assert tok.contribution == pytest.approx(expected, abs=1e-9), (text, tok)
-        assert tok.probability_change == pytest.approx(full - edited, abs=1e-9), (text, tok)
+        assert tok["contribution"] == pytest.approx(expected, abs=1e-9), (text, tok)
+        assert tok["probability_change"] == pytest.approx(full - edited, abs=1e-9), (text, tok)
         checked += 1
     return checked
 
@@ -137,7 +138,7 @@ def test_gradient_equals_unknown_word_occlusion_for_a_linear_model(
         served = partial(served_probability, policy=policy, mode=mode, max_windows=3)
         checked += check_against_brute_force(text, result, "zork", served)
         # no row budget: every in-vocabulary word of every scored window is explained
-        assert "not_explained" not in {t.status for t in result.tokens}
+        assert "not_explained" not in {t["status"] for t in result.tokens}
     assert checked > 300
 
 
@@ -145,18 +146,18 @@ def test_statuses_say_what_the_model_did_not_see() -> None:
     text = "The fun plot and " + "good " * 10 + "awful"
     plan = plan_explanation(TOKENIZER, ScoringPolicy(), text, "last", max_windows=1, max_rows=99)
     tokens = explain(plan, fake_model(plan.rows), ScoringPolicy()).tokens
-    by_word = {t.text: t for t in tokens}
-    assert by_word["The"].status == "stopword" and by_word["The"].id is None
-    assert by_word["fun"].status == "not_scored"  # before the last 8 ids
-    assert not by_word["fun"].in_vocabulary and by_word["fun"].id == CONFIG.oov_id
-    assert by_word["awful"].status == "scored" and by_word["awful"].contribution is not None
-    assert by_word["awful"].contribution < 0
-    seen = [t for t in tokens if t.status == "scored"]
+    by_word = {t["text"]: t for t in tokens}
+    assert by_word["The"]["status"] == "stopword" and by_word["The"]["id"] is None
+    assert by_word["fun"]["status"] == "not_scored"  # before the last 8 ids
+    assert not by_word["fun"]["in_vocabulary"] and by_word["fun"]["id"] == CONFIG.oov_id
+    assert by_word["awful"]["status"] == "scored" and by_word["awful"]["contribution"] is not None
+    assert by_word["awful"]["contribution"] < 0
+    seen = [t for t in tokens if t["status"] == "scored"]
     assert len(seen) == CONFIG.maxlen  # the window holds only words: no start token left
     short = plan_explanation(
         TOKENIZER, ScoringPolicy(), "fun good", "last", max_windows=1, max_rows=9
     )
-    statuses = [t.status for t in explain(short, fake_model(short.rows), ScoringPolicy()).tokens]
+    statuses = [t["status"] for t in explain(short, fake_model(short.rows), ScoringPolicy()).tokens]
     assert statuses == ["oov", "scored"]
 
 
@@ -169,8 +170,8 @@ def test_row_budget_is_a_hard_cap_and_explains_a_suffix(max_rows: int) -> None:
         assert len(plan.rows) <= max_rows
         result = explain(plan, fake_model(plan.rows), policy)
         assert result.rows == len(plan.rows)
-        kept = [t for t in result.tokens if t.status in ("scored", "not_explained")]
-        statuses = [t.status for t in kept]
+        kept = [t for t in result.tokens if t["status"] in ("scored", "not_explained")]
+        statuses = [t["status"] for t in kept]
         # the explained words are the last ones: no "not_explained" after a "scored"
         assert statuses == sorted(statuses, key=lambda s: s == "scored")
         assert result.explained_words == statuses.count("scored")
@@ -206,9 +207,9 @@ def test_contributions_are_not_lost_when_the_model_is_confident() -> None:
     z = logit(outputs) + 9.0  # the same model, much more confident
     result = explain(plan, (1 / (1 + np.exp(-z))).tolist(), ScoringPolicy())
     assert result.probability > 1 - 1e-5
-    awful = next(t for t in result.tokens if t.text == "awful")
-    assert awful.contribution is not None and awful.probability_change is not None
-    assert awful.contribution < -1 and abs(awful.probability_change) < 1e-4
+    awful = next(t for t in result.tokens if t["text"] == "awful")
+    assert awful["contribution"] is not None and awful["probability_change"] is not None
+    assert awful["contribution"] < -1 and abs(awful["probability_change"]) < 1e-4
 
 
 def test_words_match_tokenizer_even_when_lowercasing_changes_length() -> None:
@@ -234,7 +235,9 @@ def test_explain_rejects_a_wrong_number_of_outputs() -> None:
         explain(plan, [0.5], ScoringPolicy())
     with pytest.raises(ValueError, match="outputs"):
         explain_gradient(plan, [0.5, 0.5], np.zeros((1, CONFIG.maxlen)), ScoringPolicy())
-    assert TokenExplanation._fields[-2:] == ("contribution", "probability_change")
+    # the dicts ``assemble`` builds are the wire format: the same keys as the response schema
+    assert set(TokenExplanation.__annotations__) == set(schemas.TokenExplanation.model_fields)
+    assert set(ExplainResponseDict.__annotations__) == set(schemas.ExplainResponse.model_fields)
 
 
 @pytest.fixture(scope="module")
