@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,8 +23,9 @@ from fastapi.exceptions import RequestValidationError
 from app.batcher import Batcher, BatcherClosed, QueueFull
 from app.model_server import ModelServer, Row
 from app.service import RequestTimedOut, ServiceUnavailable
-from model_contract.gradients import GradientAttributor, UnsupportedModel, build_attributor
-from model_contract.savedmodel import ServingSignature
+
+if TYPE_CHECKING:  # TensorFlow is imported on first use: after ``tuning.configure_threads``
+    from model_contract.gradients import GradientAttributor
 
 logger = logging.getLogger(__name__)
 Attribution = npt.NDArray[np.float32]
@@ -79,6 +80,9 @@ def _probe(server: ModelServer) -> npt.NDArray[np.int32]:
 
 def _attributor(server: ModelServer) -> GradientAttributor | str:
     """In a thread: the attributor, checked against the signature, or why there is none."""
+    from model_contract.gradients import UnsupportedModel, build_attributor
+    from model_contract.savedmodel import ServingSignature
+
     runner: Any = server.runner
     signature = getattr(runner, "signature", None)
     if not isinstance(signature, ServingSignature):
