@@ -21,7 +21,7 @@ from starlette.requests import ClientDisconnect
 from app.httputil import is_json_media_type
 from app.metrics import ServiceMetrics
 from app.rejections import REJECTIONS, code_for
-from app.schemas import ErrorBody, PredictRequest
+from app.schemas import ErrorBody, ExplainRequest, PredictRequest
 from app.service import InferenceFailed, RequestTimedOut, Runtime, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,9 @@ MAX_ERRORS = 10  # errors listed per response; the detail says how many more the
 MAX_MSG_CHARS = 160
 MAX_LOC_PARTS = 4
 # Location parts that may appear verbatim: our own field names (never a key the client sent).
-_KNOWN_LOC = frozenset(PredictRequest.model_fields) | {"body"}
+_KNOWN_LOC = (
+    frozenset(PredictRequest.model_fields) | frozenset(ExplainRequest.model_fields) | {"body"}
+)
 
 
 def _loc(parts: Any) -> list[str]:
