@@ -18,6 +18,7 @@ from pydantic_core import from_json
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from app.explain_schemas import ExplainRequest
 from app.httputil import is_json_media_type
 from app.metrics import ServiceMetrics
 from app.model_registry import VersionNotLoaded
@@ -62,7 +63,9 @@ MAX_ERRORS = 10  # errors listed per response; the detail says how many more the
 MAX_MSG_CHARS = 160
 MAX_LOC_PARTS = 4
 # Location parts that may appear verbatim: our own field names (never a key the client sent).
-_KNOWN_LOC = frozenset(PredictRequest.model_fields) | {"body"}
+_KNOWN_LOC = (
+    frozenset(PredictRequest.model_fields) | frozenset(ExplainRequest.model_fields) | {"body"}
+)
 
 
 def _loc(parts: Any) -> list[str]:

@@ -134,6 +134,7 @@ def create_app(
             announcer.cancel()
             logger.info("shutting down: draining batcher")
             await runtime.stop()
+            await explain_routes.stop(app)  # the gradient explainers' threads, if any started
             restore()
             logger.info("shutdown complete")
 

@@ -1,14 +1,16 @@
-"""Which occlusion baseline should /explain use: the word replaced by the OOV id, or removed?
+"""Which explanation should /explain give: occlusion with the word replaced by the OOV id or
+removed, or the gradient method (gradient x (embedding - unknown-word embedding))?
 
-In-process (the service's own ``ModelRunner``, XLA, batches of 64; no HTTP), on real IMDB test
-reviews, for each scoring mode and each baseline:
+In-process (the service's own ``ModelRunner``, XLA, batches of 64, and
+``model_contract.gradients``; no HTTP), on real IMDB test reviews, for each scoring mode and method:
 
 - deletion faithfulness: delete the top-k words (by contribution towards the predicted label) from
   the *text*, re-score it exactly as /predict does, and compare the drop in P(predicted label) with
   deleting k random explained words;
-- fidelity: how well one word's contribution predicts the effect of deleting just that word
-  (mean |contribution - actual drop| for each review's top word);
-- cost: model rows per explanation (identical by construction) and planning time.
+- fidelity: how well one word's ``probability_change`` predicts the effect of deleting just that
+  word (mean |predicted - actual drop| for each review's top word);
+- cost: model rows per explanation (the gradient method: one forward and backward pass per window
+  on top) and planning time.
 
     .venv/bin/python -m bench.explain_baselines [--n 300] [--model-dir DIR]
 """
@@ -23,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from app.config import Settings
-from app.explain import Baseline, Explanation, explain, plan_explanation
+from app.explain import Baseline, Method, explain, explain_gradient, plan_explanation
+from app.explain_words import Explanation
 from bench.reviews import dataset_path
 from model_contract.artifact import load_artifact
 from model_contract.scoring import Mode
@@ -37,6 +40,7 @@ def main() -> int:
     parser.add_argument("--model-dir", type=Path, default=None)
     args = parser.parse_args()
 
+    from model_contract.gradients import build_attributor
     from model_contract.runner import ModelRunner
     from training.data import load_imdb
 
@@ -45,6 +49,8 @@ def main() -> int:
     tok, policy = artifact.tokenizer, artifact.scoring
     runner = ModelRunner(artifact.path, tok.config.maxlen, settings.batch_policy)
     runner.warmup()
+    golden = np.asarray([g["ids"] for g in artifact.preprocessing["golden"]], np.int32)
+    attributor = build_attributor(runner.signature, tok.config.oov_id, golden)
     step = settings.max_batch_size
 
     def run(rows: np.ndarray) -> list[float]:
@@ -74,7 +80,7 @@ def main() -> int:
     texts = random.Random(5).sample(load_imdb(str(source)).test.texts, args.n)
     print(f"{args.n} test reviews from {source.name}; model version {artifact.version}\n")
     print(
-        "| mode | baseline | rows/review | plan ms | top-1 fidelity err | "
+        "| mode | method, baseline | rows/review | plan ms | top-1 fidelity err | "
         + " | ".join(f"k={k} top vs random drop" for k in KS)
         + " |"
     )
@@ -82,8 +88,12 @@ def main() -> int:
     for mode in ("last", "whole"):
         base = score(texts, mode)
         sign = np.where(base >= 0.5, 1.0, -1.0)
-        baselines: tuple[Baseline, ...] = ("oov", "remove")
-        for baseline in baselines:
+        methods: tuple[tuple[Method, Baseline], ...] = (
+            ("occlusion", "oov"),
+            ("occlusion", "remove"),
+            ("gradient", "oov"),
+        )
+        for method, baseline in methods:
             results: list[Explanation] = []
             rows, plan_s = 0, 0.0
             for t in texts:
@@ -96,21 +106,28 @@ def main() -> int:
                     max_windows=policy.max_windows,
                     max_rows=512,
                     baseline=baseline,
+                    method=method,
                 )
                 plan_s += time.perf_counter() - t0
                 rows += len(plan.rows)
-                results.append(explain(plan, run(plan.rows), policy))
+                if method == "gradient":
+                    _, attributions = attributor.attribute(plan.rows)
+                    results.append(explain_gradient(plan, run(plan.rows), attributions, policy))
+                else:
+                    results.append(explain(plan, run(plan.rows), policy))
             cells, fidelity = [], []
             rng = random.Random(0)
             for k in KS:
                 top_t, rand_t, top1_pred = [], [], []
                 for t, s, r in zip(texts, sign, results, strict=True):
-                    scored = [x for x in r.tokens if x.status == "scored"]
-                    ranked = sorted(scored, key=lambda x: -s * (x.contribution or 0.0))
-                    top = [x for x in ranked[:k] if s * (x.contribution or 0.0) > 0] or ranked[:1]
+                    scored = [x for x in r.tokens if x["status"] == "scored"]
+                    ranked = sorted(scored, key=lambda x: -s * (x["contribution"] or 0.0))
+                    top = [x for x in ranked[:k] if s * (x["contribution"] or 0.0) > 0] or ranked[
+                        :1
+                    ]
                     top_t.append(_delete(t, top))
                     rand_t.append(_delete(t, rng.sample(scored, len(top))))
-                    top1_pred.append(s * (ranked[0].contribution or 0.0))
+                    top1_pred.append(s * (ranked[0]["probability_change"] or 0.0))
                 d_top = sign * (base - score(top_t, mode))
                 d_rand = sign * (base - score(rand_t, mode))
                 cells.append(
@@ -119,7 +136,7 @@ def main() -> int:
                 if k == 1:
                     fidelity = list(np.abs(np.asarray(top1_pred) - d_top))
             print(
-                f"| {mode} | {baseline} | {rows / len(texts):.1f} | {1000 * plan_s / len(texts):.2f} | "
+                f"| {mode} | {method}, {baseline} | {rows / len(texts):.1f} | {1000 * plan_s / len(texts):.2f} | "
                 f"{np.mean(fidelity):.4f} | " + " | ".join(cells) + " |"
             )
     return 0
@@ -127,9 +144,9 @@ def main() -> int:
 
 def _delete(text: str, tokens: list) -> str:  # type: ignore[type-arg]
     out, at = [], 0
-    for x in sorted(tokens, key=lambda x: x.start):
-        out.append(text[at : x.start])
-        at = x.end
+    for x in sorted(tokens, key=lambda x: x["start"]):
+        out.append(text[at : x["start"]])
+        at = x["end"]
     return "".join([*out, text[at:]])
 
 

@@ -1,10 +1,12 @@
-"""/explain vs /predict latency at concurrency 1 on the same ~1.7 KB real review.
+"""/explain (both methods) vs /predict latency at concurrency 1 on the same ~1.7 KB real review.
 
 One service (``bench.server``: the serve settings of ``make serve``) and one keep-alive connection;
-the two routes alternate request by request, so drift on this shared machine hits both alike.
-Prints one table row per case: p50/p95 of each route, the ratio of the medians, what an explanation
-cost (model rows, windows, explained words), and the mean model time per request of each route from
-the server's own ``sentiment_inference_duration_seconds`` (a separate run of each route alone).
+``/predict``, ``/explain`` (occlusion) and ``/explain`` (gradient) take turns request by request, so
+drift on this shared machine hits all alike. Prints one table row per case and route: p50/p95, the
+ratio of the medians to ``/predict``'s, what an explanation cost (model rows, windows, explained
+words), and the mean time per request in SavedModel calls from the server's own
+``sentiment_inference_duration_seconds`` (a separate run of each route alone; the gradient method's
+backward passes run on their own thread and are not in that metric).
 
     .venv/bin/python -m bench.explain_latency [--n 300] [--chars 1700]
 """
@@ -46,6 +48,8 @@ def longest_allowed(max_chars: int) -> str:
 
 
 def post(conn: http.client.HTTPConnection, path: str, body: bytes) -> tuple[float, Any]:
+    """Seconds from sending the request to the answer's last byte (the client's JSON parsing of
+    an explanation's ~36 KB is not counted), and the parsed answer."""
     t0 = time.perf_counter()
     conn.request("POST", path, body, {"Content-Type": "application/json"})
     response = conn.getresponse()
@@ -56,6 +60,13 @@ def post(conn: http.client.HTTPConnection, path: str, body: bytes) -> tuple[floa
     return elapsed, json.loads(data)
 
 
+ROUTES = {  # label -> (path, extra body)
+    "/predict": ("/predict", {}),
+    "/explain occlusion": ("/explain", {"method": "occlusion"}),
+    "/explain gradient": ("/explain", {"method": "gradient"}),
+}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=300, help="requests per route and mode")
@@ -64,45 +75,51 @@ def main() -> int:
     text = pick_review(args.chars)
     print(
         f"review: {len(text.encode())} bytes, {len(text.split())} words; {args.n} requests per "
-        f"route and mode, alternating, c=1; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"
+        f"route and mode, interleaved, c=1; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"
     )
     from app.config import Settings
 
     longest = longest_allowed(Settings().max_text_chars)
     cases = [("last", text), ("whole", text), ("whole", longest)]
-    rows = []
+    table = []
     with Server("service", "app.main:app", {}) as server:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
         version = json.loads(server_get(conn, "/model"))["version"]
         for scoring, review in cases:
-            body = json.dumps({"text": review, "scoring": scoring}).encode()
+            bodies = {
+                label: (path, json.dumps({"text": review, "scoring": scoring, **extra}).encode())
+                for label, (path, extra) in ROUTES.items()
+            }
             for _ in range(20):  # warm-up: connection, caches, every padded batch size
-                post(conn, "/predict", body)
-                post(conn, "/explain", body)
-            times: dict[str, list[float]] = {"/predict": [], "/explain": []}
+                for path, body in bodies.values():
+                    post(conn, path, body)
+            times: dict[str, list[float]] = {label: [] for label in bodies}
             for _ in range(args.n if review is text else max(20, args.n // 10)):
-                for path in times:
+                for label, (path, body) in bodies.items():
                     elapsed, _answer = post(conn, path, body)
-                    times[path].append(elapsed * 1000)
-            _, explained = post(conn, "/explain", body)
-            p = {k: np.percentile(v, [50, 95]) for k, v in times.items()}
+                    times[label].append(elapsed * 1000)
             n_model = 50 if review is text else 10
-            model = [model_ms_per_request(conn, path, body, n_model) for path in times]
-            label = f"{scoring}, {len(review.encode()):,} B"
-            rows.append((label, p["/predict"], p["/explain"], explained, model))
+            case = f"{scoring}, {len(review.encode()):,} B"
+            for label, (path, body) in bodies.items():
+                _, answer = post(conn, path, body)
+                p50, p95 = np.percentile(times[label], [50, 95])
+                model = model_ms_per_request(conn, path, body, n_model)
+                table.append((case, label, p50, p95, answer, model))
         conn.close()
     print(f"\nmodel version {version}; load average now {os.getloadavg()[0]:.2f}\n")
     print(
-        "| scoring, review | /predict p50 ms | /predict p95 ms | /explain p50 ms | /explain p95 ms "
-        "| ratio of p50s | rows | windows | words explained | model ms/request: /predict "
-        "| model ms/request: /explain |"
+        "| scoring, review | route | p50 ms | p95 ms | p50 / /predict p50 | rows | windows "
+        "| words explained | SavedModel ms/request |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for label, pred, expl, answer, (m_pred, m_expl) in rows:
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    base = 0.0
+    for case, label, p50, p95, answer, model in table:
+        base = p50 if label == "/predict" else base
+        rows = answer.get("rows", answer.get("windows", 1))
+        words = answer.get("explained_words", "-")
         print(
-            f"| {label} | {pred[0]:.2f} | {pred[1]:.2f} | {expl[0]:.2f} | {expl[1]:.2f} | "
-            f"{expl[0] / pred[0]:.1f}x | {answer['rows']} | {answer['windows']} | "
-            f"{answer['explained_words']} | {m_pred:.2f} | {m_expl:.2f} |"
+            f"| {case} | {label} | {p50:.2f} | {p95:.2f} | {p50 / base:.1f}x | {rows} | "
+            f"{answer.get('windows', 1)} | {words} | {model:.2f} |"
         )
     return 0
 

@@ -98,6 +98,11 @@ class ModelRunner:
             time.perf_counter() - started,
         )
 
+    @property
+    def signature(self) -> ServingSignature:
+        """The loaded signature (its variables feed ``gradients.build_attributor``)."""
+        return self._signature
+
     def predict(self, ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
         """P(positive) for each row; ``ids`` is int32 [n, maxlen]."""
         n = len(ids)

@@ -5,6 +5,7 @@ whole-review artifact (what newer versions ship) is explained with the same wind
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from collections.abc import Iterator
 
@@ -29,16 +30,22 @@ POLICY = {
 }
 
 
+def logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
 def test_last_mode_contributions_are_exact_deletions(client: TestClient) -> None:
-    """In 'last' mode a contribution is P(review) - P(review with that word cut out), exactly."""
+    """In 'last' mode a contribution is logit(P(review)) - logit(P(review with that word cut
+    out)), exactly; ``probability_change`` the same in probability."""
     for text in (REVIEW, POSITIVE, NEGATIVE):
         body = client.post("/explain", json={"text": text, "scoring": "last"}).json()
         scored = [t for t in body["tokens"] if t["status"] == "scored"]
         edited = [text[: t["start"]] + text[t["end"] :] for t in scored]
         predicted = client.post("/predict", json={"texts": edited, "scoring": "last"}).json()
         for tok, pred in zip(scored, predicted["predictions"], strict=True):
-            expected = body["probability"] - pred["probability"]
-            assert tok["contribution"] == pytest.approx(expected, abs=1e-5), tok
+            p, q = body["probability"], pred["probability"]
+            assert tok["probability_change"] == pytest.approx(p - q, abs=1e-5), tok
+            assert tok["contribution"] == pytest.approx(logit(p) - logit(q), abs=1e-3), tok
 
 
 @pytest.fixture(scope="module")

@@ -177,3 +177,20 @@ def test_an_unreadable_model_dir_changes_nothing(tmp_path: Path) -> None:
         (tmp_path / "away").rename(model_dir)
         poll(c, 2)
         assert states(c) == {"3": "ready", "2": "ready", "default": "3"}
+
+
+def test_an_unloaded_version_drops_its_gradient_explainer(tmp_path: Path) -> None:
+    put_version(tmp_path, "2", source=2)
+    put_version(tmp_path, "3")
+    settings = Settings(model_dir=tmp_path, model_versions="latest:2", **FAST)  # type: ignore[arg-type]
+    with TestClient(create_app(settings)) as c:
+        body = {"text": TEXT, "method": "gradient", "model_version": "2"}
+        assert c.post("/explain", json=body).json()["model_version"] == "2"
+        built = c.app.state.gradient_batchers  # type: ignore[attr-defined]
+        assert [s.version for s in built] == ["2"]
+        shutil.rmtree(tmp_path / "2")
+        poll(c)
+        assert states(c) == {"3": "ready", "default": "3"}
+        body = {"text": TEXT, "method": "gradient"}
+        assert c.post("/explain", json=body).json()["model_version"] == "3"
+        assert [s.version for s in built] == ["3"]  # version 2's network and thread are gone

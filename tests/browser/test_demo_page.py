@@ -108,24 +108,30 @@ def explain_and_wait(driver: Any, previous: str | None = None) -> None:
         wait.until(lambda d: d.find_element("id", "probability-text").text != previous)
 
 
+def wait_for(driver: Any, condition: Any) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 60).until(condition)
+    WebDriverWait(driver, 60).until(lambda d: d.find_element("id", "submit").is_enabled())
+
+
 def check_highlights(driver: Any, expected: dict[str, Any]) -> None:
     """Every explained word is highlighted with the colour of its sign and its number as tooltip."""
     spans = driver.find_elements("css selector", "#review span.w.scored")
     assert len(spans) == expected["explained_words"] > 0
     wanted = [t for t in expected["tokens"] if t["status"] == "scored"]
-    strongest = max(abs(t["contribution"]) for t in wanted)
     for span, token in zip(spans, wanted, strict=True):
         assert span.text == token["text"]
         r, g, b, alpha = rgba(span.value_of_css_property("background-color"))
         base = POSITIVE_RGB if token["contribution"] >= 0 else NEGATIVE_RGB
         assert (r, g, b) == base, (token, r, g, b)
-        assert alpha == pytest.approx(
-            0.08 + 0.52 * abs(token["contribution"]) / strongest, abs=4e-3
-        )
+        # one fixed scale in log-odds: full colour at 1 (the page's FULL_SCALE)
+        assert alpha == pytest.approx(0.08 + 0.52 * min(1, abs(token["contribution"])), abs=4e-3)
         text_colour = rgba(span.value_of_css_property("color"))
         assert contrast(text_colour, (r, g, b, alpha)) >= 4.5  # WCAG AA on every highlight
         title = span.get_attribute("title")
-        assert f"{abs(token['contribution']):.3f}" in title
+        assert f"{abs(token['contribution']):.3f} log-odds" in title
+        assert f"{abs(100 * token['probability_change']):.2f} percentage points" in title
         assert ("towards positive" in title) == (token["contribution"] >= 0)
     greyed = driver.find_elements("css selector", "#review span.w.stopword")
     assert len(greyed) == sum(t["status"] == "stopword" for t in expected["tokens"])
@@ -140,7 +146,7 @@ def test_type_a_review_and_see_why(browser: Any, tmp_path: Path) -> None:
         browser.get(f"{server.url}/")
         assert "Why this sentiment" in browser.title
         assert browser.find_element("id", "key-row").is_displayed() is False
-        for field in ("text", "example", "scoring"):  # every control has a visible label
+        for field in ("text", "example", "scoring", "method"):  # every control has a label
             label = browser.find_element("css selector", f"label[for={field}]")
             assert label.is_displayed() and label.text
         box = browser.find_element("id", "text")
@@ -171,10 +177,19 @@ def test_type_a_review_and_see_why(browser: Any, tmp_path: Path) -> None:
         explain_and_wait(browser, previous=shown)
         expected = httpx.post(f"{server.url}/explain", json={"text": picked}, timeout=30).json()
         check_highlights(browser, expected)
+        assert browser.find_element("id", "method-used").text == "occlusion"
         browser.save_screenshot(str(tmp_path / "demo.png"))
         if os.environ.get("UPDATE_SCREENSHOT") == "1":
             SCREENSHOT.parent.mkdir(exist_ok=True)
             browser.save_screenshot(str(SCREENSHOT))
+
+        # The gradient method, picked with the keyboard: the same page, its numbers.
+        browser.find_element("id", "method").send_keys(Keys.ARROW_DOWN)
+        browser.find_element("id", "text").send_keys(Keys.CONTROL, Keys.ENTER)
+        wait_for(browser, lambda d: d.find_element("id", "method-used").text == "gradient")
+        body = {"text": picked, "method": "gradient"}
+        expected = httpx.post(f"{server.url}/explain", json=body, timeout=30).json()
+        check_highlights(browser, expected)
 
         # Phone width: nothing wider than the screen.
         browser.set_window_size(390, 844)

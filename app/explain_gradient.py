@@ -1,0 +1,145 @@
+"""``/explain`` with ``"method": "gradient"``: one forward and backward pass per scored window.
+
+The windows go to the model server's batcher exactly as for ``/predict`` (so label and probability
+are the served model's, to the bit) and, at the same time, to a second batcher whose thread runs
+``model_contract.gradients`` - the same network rebuilt from the SavedModel's variables and checked
+against it. That second batcher is built on the first gradient request for a model server (reading
+the variables and the check take ~0.1 s; XLA compiles one program per batch shape on first use,
+1-3 s each) and stopped with the app. It has its own queue limit (``MAX_QUEUE_SIZE`` windows);
+a full queue is a 503 ``queue_full`` like the model's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+
+from app.batcher import Batcher, BatcherClosed, QueueFull
+from app.model_server import ModelServer, Row
+from app.service import RequestTimedOut, ServiceUnavailable
+
+if TYPE_CHECKING:  # TensorFlow is imported on first use: after ``tuning.configure_threads``
+    from model_contract.gradients import GradientAttributor
+
+logger = logging.getLogger(__name__)
+Attribution = npt.NDArray[np.float32]
+
+
+class GradientBatcher:
+    """Attributions for window rows, batched on their own thread (see the module doc)."""
+
+    def __init__(self, attributor: GradientAttributor, max_queue_size: int, name: str) -> None:
+        self.attributor = attributor
+        self._batcher: Batcher[Row, Attribution] = Batcher(
+            self._run,
+            max_batch_size=max(attributor.batch_sizes or [32]),
+            max_delay_s=0.0,
+            max_queue_size=max_queue_size,
+            name=name,
+        )
+        self._batcher.start()
+
+    def _run(self, rows: list[Row]) -> list[Attribution]:
+        _, attributions = self.attributor.attribute(np.stack(rows))
+        return list(attributions)
+
+    async def attribute(self, rows: list[Row], timeout_s: float) -> Attribution:
+        """[len(rows), maxlen] attributions: one all-or-nothing submit, one deadline."""
+        try:
+            futures = self._batcher.submit_many(rows)
+        except QueueFull as exc:
+            raise ServiceUnavailable("queue_full", "server overloaded, retry later") from exc
+        except BatcherClosed as exc:
+            raise ServiceUnavailable("shutting_down", "server is shutting down") from exc
+        try:
+            return np.stack(await asyncio.wait_for(asyncio.gather(*futures), timeout_s))
+        except TimeoutError:
+            raise RequestTimedOut(f"no result within {timeout_s}s") from None
+        finally:
+            for fut in futures:
+                fut.cancel()  # no-op when done; the batcher skips cancelled items
+
+    async def stop(self) -> None:
+        await self._batcher.shutdown(cancel_pending=True)
+
+
+def _probe(server: ModelServer) -> npt.NDArray[np.int32]:
+    """Rows to check the rebuilt network on: the artifact's golden rows (padded and full) and a
+    full row of distinct words."""
+    cfg = server.artifact.tokenizer.config
+    golden = [g["ids"] for g in server.artifact.preprocessing.get("golden", [])]
+    full = np.arange(cfg.index_from, cfg.index_from + cfg.maxlen) % cfg.num_words
+    return np.asarray([*golden, full], dtype=np.int32)
+
+
+def _attributor(server: ModelServer) -> GradientAttributor | str:
+    """In a thread: the attributor, checked against the signature, or why there is none."""
+    from model_contract.gradients import UnsupportedModel, build_attributor
+    from model_contract.savedmodel import ServingSignature
+
+    runner: Any = server.runner
+    signature = getattr(runner, "signature", None)
+    if not isinstance(signature, ServingSignature):
+        return "this runner exposes no SavedModel signature"
+    try:
+        return build_attributor(
+            signature,
+            server.artifact.tokenizer.config.oov_id,
+            _probe(server),
+            device=runner.device,
+            xla=runner.xla,
+        )
+    except UnsupportedModel as exc:
+        logger.warning("gradient explanations unavailable for version %s: %s", server.version, exc)
+        return str(exc)
+
+
+async def _make(server: ModelServer, max_queue_size: int) -> GradientBatcher | str:
+    made = await asyncio.to_thread(_attributor, server)
+    if isinstance(made, str):
+        return made
+    return GradientBatcher(made, max_queue_size, f"gradients-{server.version}")
+
+
+async def gradient_batcher(
+    app: FastAPI, server: ModelServer, max_queue_size: int
+) -> GradientBatcher:
+    """The server's gradient batcher, built on first use; 422 if this model cannot have one."""
+    built: dict[ModelServer, asyncio.Task[GradientBatcher | str]] = app.state.gradient_batchers
+    for unloaded in [s for s in built if s.state == "stopped"]:  # hot reload unloaded its model
+        await _stop(built.pop(unloaded))
+    task = built.get(server)
+    if task is None or (task.done() and task.exception() is not None):  # failed: try again
+        task = built[server] = asyncio.create_task(_make(server, max_queue_size))
+    made = await asyncio.shield(task)  # a cancelled request does not cancel the build
+    if isinstance(made, str):
+        error = {
+            "type": "value_error",
+            "loc": ("body", "method"),
+            "msg": f"method 'gradient' is not available for model version {server.version}: {made}",
+            "input": "gradient",
+        }
+        raise RequestValidationError([error])
+    return made
+
+
+async def stop_all(app: FastAPI) -> None:
+    """Shut down every gradient batcher of the app (end of the lifespan)."""
+    built: dict[ModelServer, asyncio.Task[GradientBatcher | str]] = getattr(
+        app.state, "gradient_batchers", {}
+    )
+    for task in list(built.values()):
+        await _stop(task)
+    built.clear()
+
+
+async def _stop(task: asyncio.Task[GradientBatcher | str]) -> None:
+    made = await asyncio.gather(task, return_exceptions=True)
+    if isinstance(made[0], GradientBatcher):
+        await made[0].stop()
