@@ -52,7 +52,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             _check(
                 "c=64 throughput vs min(model b=64, HTTP ceiling)",
                 ">= 50 %",
-                f"{share:.0%} of {low:.0f} (model {m64:.0f} rev/s, "
+                f"{share:.0%} of {low:.0f} (model {m64:.0f} rows/s, "
                 f"HTTP {http64['throughput_rps']:.0f} req/s)",
                 share >= 0.5,
             )
