@@ -1,0 +1,173 @@
+"""Batch-scoring CLI vs the model-only ceiling, interleaved in one run (issue 13, item 4).
+
+    python -m bench.score_cli [--rounds 3] [--batch-size 1024] [--n 25000]
+
+The IMDB test reviews (``IMDB_DATA`` or the shared tarball; the committed 300-review sample
+otherwise) are written to a temporary JSONL file. Each round runs, each in its own process
+(TensorFlow fixes its thread pools at import):
+
+- ``ceiling-1t``: ``ModelRunner.predict`` over the pre-tokenized rows of the same reviews, in
+  batches of ``--batch-size``, compiled by the CLI's own ``load_runner`` (the service's thread
+  setting: one intra-op thread on 2 cores) - tokenization, JSON and I/O excluded;
+- ``ceiling-all``: the same with TensorFlow's default threads (every core);
+- ``cli``: ``python -m app.score reviews.jsonl -o out.jsonl`` end to end; its throughput is the
+  summary line's (reading, tokenizing, model, writing; model load and XLA compile excluded, as they
+  are from the ceiling), its wall time the process's.
+
+Rounds alternate the order (ABC, CBA, ...) because the machine is shared; the table reports each
+round's ratio CLI / best ceiling of that round, in model rows/s and in reviews/s (same number: both
+paths process the same rows for the same reviews). Then the CLI's accuracy from its output, per mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+SUMMARY = re.compile(r"scored (\d+) reviews \((\d+) model rows\), skipped (\d+), in ([\d.]+) s")
+
+
+def write_jsonl(path: Path, n: int | None) -> tuple[dict[str, int], str]:
+    """The test reviews as ``{"id", "text"}`` lines; returns id -> label and the dataset path."""
+    from bench.reviews import dataset_path
+    from training.data import load_imdb
+
+    source = dataset_path()
+    test = load_imdb(str(source)).test
+    labels = {}
+    with path.open("w", encoding="utf-8") as fh:
+        for rid, text, label in list(zip(test.ids, test.texts, test.labels, strict=True))[:n]:
+            fh.write(json.dumps({"id": rid, "text": text}, ensure_ascii=False) + "\n")
+            labels[rid] = label
+    return labels, str(source)
+
+
+def ceiling(data: Path, batch_size: int, mode: str) -> dict[str, Any]:
+    """In this process: tokenize every review first, then time only the model calls."""
+    import numpy as np
+
+    from app.score_run import load_runner
+    from model_contract.artifact import load_artifact
+    from model_contract.bulk import BulkScorer
+
+    artifact = load_artifact(REPO / "model_artifacts" / "imdb_lstm")
+    texts = [json.loads(line)["text"] for line in data.open(encoding="utf-8")]
+    runner = load_runner(artifact, batch_size, xla=True)  # compiled, as the CLI's before timing
+    scorer = BulkScorer(artifact.tokenizer, artifact.scoring, runner.predict, mode=mode)  # type: ignore[arg-type]
+    rows = scorer.encode(None, texts).rows
+    pad = -len(rows) % batch_size
+    padded = np.concatenate([rows, np.zeros((pad, rows.shape[1]), np.int32)])
+    started = time.perf_counter()
+    for i in range(0, len(padded), batch_size):
+        runner.predict(padded[i : i + batch_size])
+    seconds = time.perf_counter() - started
+    return {"reviews": len(texts), "rows": len(rows), "seconds": seconds}
+
+
+def run_ceiling(data: Path, batch_size: int, mode: str, threads: str | None) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_NUM_")}
+    if threads is not None:
+        env["TF_NUM_INTRAOP_THREADS"] = threads
+    cmd = [sys.executable, "-m", "bench.score_cli", "--ceiling-of", str(data),
+           "--batch-size", str(batch_size), "--mode", mode]  # fmt: skip
+    if threads is None:  # TensorFlow's defaults: skip app.tuning's one-thread setting
+        cmd.append("--tf-default-threads")
+    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_cli(data: Path, out: Path, batch_size: int, mode: str, *extra: str) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "app.score", str(data), "-o", str(out),
+           "--batch-size", str(batch_size), "--mode", mode, *extra]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_NUM_")}
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0 or not (m := SUMMARY.search(proc.stderr)):
+        raise RuntimeError(f"CLI failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return {"reviews": int(m[1]), "rows": int(m[2]), "skipped": int(m[3]),
+            "seconds": float(m[4]), "wall_s": wall}  # fmt: skip
+
+
+def accuracy(out: Path, labels: dict[str, int]) -> float:
+    hits = 0
+    with out.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            hits += int((row["label"] == "positive") == bool(labels[row["id"]]))
+    return hits / len(labels)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--batch-size", type=int, default=1024)
+    ap.add_argument("--mode", default="whole")
+    ap.add_argument("--n", type=int, help="first n test reviews only (default: all)")
+    ap.add_argument("--ceiling-of", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--tf-default-threads", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.ceiling_of is not None:  # child process: one ceiling measurement
+        if args.tf_default_threads:
+            os.environ["TF_NUM_INTRAOP_THREADS"] = str(len(os.sched_getaffinity(0)))
+        print(json.dumps(ceiling(args.ceiling_of, args.batch_size, args.mode)))
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="score-cli-") as tmp:
+        data, out = Path(tmp) / "reviews.jsonl", Path(tmp) / "scores.jsonl"
+        labels, source = write_jsonl(data, args.n)
+        print(f"{len(labels)} reviews from {source} -> {data} ({data.stat().st_size:,} bytes)")
+        steps = {
+            "ceiling-1t": lambda: run_ceiling(data, args.batch_size, args.mode, "1"),
+            "ceiling-all": lambda: run_ceiling(data, args.batch_size, args.mode, None),
+            "cli": lambda: run_cli(data, out, args.batch_size, args.mode),
+        }
+        rounds = []
+        for r in range(args.rounds):
+            order = list(steps) if r % 2 == 0 else list(reversed(steps))
+            res = {name: steps[name]() for name in order}
+            rounds.append(res)
+            print(f"round {r + 1} ({' '.join(order)}): " + ", ".join(
+                f"{k} {v['rows'] / v['seconds']:,.0f} rows/s" for k, v in res.items()), flush=True)  # fmt: skip
+        report(rounds)
+        print("\naccuracy of the CLI's output against the labels:")
+        print(f"  mode {args.mode}: {accuracy(out, labels):.5f}")
+        for mode, extra in (("whole", ("--max-windows", "8")), ("last", ())):
+            run_cli(data, out, args.batch_size, mode, *extra)
+            print(f"  mode {mode} {' '.join(extra)}: {accuracy(out, labels):.5f}")
+    return 0
+
+
+def report(rounds: list[dict[str, Any]]) -> None:
+    print("\n| round | ceiling 1 thread rows/s | ceiling all cores rows/s | CLI rows/s | CLI reviews/s "
+          "| ceiling reviews/s (best) | CLI / best ceiling | CLI wall s |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    ratios = []
+    for i, res in enumerate(rounds, 1):
+        rate = {k: v["rows"] / v["seconds"] for k, v in res.items()}
+        best = max(rate["ceiling-1t"], rate["ceiling-all"])
+        reviews = res["cli"]["reviews"]
+        best_reviews = best * reviews / res["cli"]["rows"]
+        ratio = rate["cli"] / best
+        ratios.append(ratio)
+        print(f"| {i} | {rate['ceiling-1t']:,.0f} | {rate['ceiling-all']:,.0f} | {rate['cli']:,.0f} "
+              f"| {reviews / res['cli']['seconds']:,.0f} | {best_reviews:,.0f} | {ratio:.0%} "
+              f"| {res['cli']['wall_s']:.1f} |")  # fmt: skip
+    print(f"\nCLI / best model-only ceiling, median of {len(ratios)} rounds: "
+          f"{statistics.median(ratios):.0%} (same rows, so the ratio is the same in rows/s and "
+          "reviews/s; target >= 80 %)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())
