@@ -65,7 +65,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="whole mode: windows per review, at most (default: the artifact's, as a "
                     "single-text API request)")  # fmt: skip
     ap.add_argument("--batch-size", type=int, default=1024, help="model rows per call")
-    ap.add_argument("--chunk-size", type=int, default=4096, help="texts tokenized per chunk")
+    ap.add_argument("--chunk-size", type=int, default=1024, help="texts tokenized per chunk")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     args = ap.parse_args(argv)
     for name in ("batch_size", "chunk_size", "max_windows"):
@@ -116,6 +116,8 @@ def _main(args: argparse.Namespace) -> int:
                 )
         except InputError as exc:
             raise CliError(str(exc), 2) from None
+        except BrokenPipeError:
+            raise
         except OSError as exc:
             raise CliError(f"cannot write {args.output}: {exc.strerror or exc}", 1) from None
     if not args.quiet:
@@ -157,7 +159,7 @@ def summary(stats: Stats, load_s: float, version: int, mode: str) -> str:
     secs = max(stats.seconds, 1e-9)
     return (
         f"scored {stats.scored} reviews ({stats.rows} model rows), skipped {stats.skipped}, "
-        f"in {stats.seconds:.2f} s: {stats.scored / secs:.1f} reviews/s, "
+        f"in {stats.seconds:.2f} s (cpu {stats.cpu_seconds:.2f} s): {stats.scored / secs:.1f} reviews/s, "
         f"{stats.rows / secs:.1f} rows/s (model v{version}, mode {mode}, "
         f"load + compile {load_s:.2f} s)"
     )

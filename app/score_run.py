@@ -46,6 +46,7 @@ class Stats:
     skipped: int = 0
     rows: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # of every thread of the process (user + system)
 
 
 @dataclass
@@ -172,7 +173,7 @@ def run(
     one with ``--on-error fail``)."""
     stats = Stats()
     fail = args.on_error == "fail"
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     encoded = prefetch(
         (
             scorer.encode(chunk, [r.text for r in chunk.records])
@@ -199,4 +200,5 @@ def run(
             progress.update(stats.scored, chunk.end_bytes)
     progress.update(stats.scored, source.bytes_read, force=True)
     stats.seconds = time.perf_counter() - started
+    stats.cpu_seconds = time.process_time() - cpu_started
     return stats

@@ -7,5 +7,7 @@ FastAPI. Modules:
 - ``scoring``: how window outputs combine into one calibrated probability;
 - ``artifact``: reading a versioned artifact and proving it matches this code;
 - ``savedmodel``: the one function that calls the exported SavedModel signature;
-- ``runner``: device choice, XLA compilation with padded batch shapes, warm-up.
+- ``runner``: device choice, XLA compilation with padded batch shapes, warm-up;
+- ``bulk``: many texts -> the service's rows -> fixed-size model calls -> combined scores, in
+  order (the batch-scoring CLI ``app.score``; a tokenizer thread overlaps the model).
 """

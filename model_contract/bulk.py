@@ -174,7 +174,7 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Generator[T, None, None]:
             yield cast(T, item)
     finally:
         stop.set()
-        thread.join(timeout=5)
+        thread.join(timeout=1)  # a producer blocked on a read (stdin) is a daemon: let it be
 
 
 @dataclass(frozen=True)

@@ -178,3 +178,17 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     assert "100% [########################] 3,000 reviews" in text and "reviews/s" in text
     assert "ETA" in text and "scored 3000 reviews" in text
     assert (tmp_path / "out.csv").read_text().count("\n") == 3001
+
+
+def test_reader_going_away_is_quiet(tmp_path: Path) -> None:
+    """``sentiment-score big.jsonl | head -1``: exit 141 as for SIGPIPE, nothing on stderr."""
+    src = tmp_path / "in.txt"
+    src.write_text("A fine film.\n" * 200_000)
+    proc = subprocess.Popen([sys.executable, "-m", "app.score", str(src), "--quiet"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())["id"] == 1
+    proc.stdout.close()
+    assert proc.wait(timeout=300) == 141
+    assert proc.stderr.read() == b""
+    proc.stderr.close()
