@@ -66,6 +66,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "single-text API request)")  # fmt: skip
     ap.add_argument("--batch-size", type=int, default=1024, help="model rows per call")
     ap.add_argument("--chunk-size", type=int, default=1024, help="texts tokenized per chunk")
+    ap.add_argument("--no-overlap", dest="overlap", action="store_false",
+                    help="tokenize in the model's thread (no idle core to overlap on)")  # fmt: skip
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     args = ap.parse_args(argv)
     for name in ("batch_size", "chunk_size", "max_windows"):

@@ -174,13 +174,12 @@ def run(
     stats = Stats()
     fail = args.on_error == "fail"
     started, cpu_started = time.perf_counter(), time.process_time()
-    encoded = prefetch(
-        (
-            scorer.encode(chunk, [r.text for r in chunk.records])
-            for chunk in chunks(items, args.chunk_size, source, fail)
-        ),
-        depth=2,
+    encoded = (
+        scorer.encode(chunk, [r.text for r in chunk.records])
+        for chunk in chunks(items, args.chunk_size, source, fail)
     )
+    if getattr(args, "overlap", True):
+        encoded = prefetch(encoded, depth=2)
     with contextlib.closing(encoded):
         for result in scorer.score(encoded):
             chunk: Chunk = result.tag
