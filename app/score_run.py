@@ -124,13 +124,18 @@ class Output:
 
 
 def load_runner(artifact: Artifact, batch_size: int, xla: bool) -> Any:
-    """The service's ``ModelRunner`` (same threads, XLA), compiled for ``batch_size`` rows only:
+    """The service's ``ModelRunner`` (XLA, padded shapes), compiled for ``batch_size`` rows only:
     every call the CLI makes has exactly that many rows (``BulkScorer`` pads the last one)."""
     from app.logging_setup import quiet_tensorflow
     from app.tuning import configure_threads
     from model_contract.policy import BatchPolicy
 
-    configure_threads()  # before TensorFlow's first import, which the next lines trigger
+    # Every core for TensorFlow (the service keeps one for its event loop; there is none here):
+    # +15 % rows/s on the idle 2-core box with the tokenizer thread beside it (docs/batch.md).
+    # An explicit TF_NUM_INTRAOP_THREADS still wins; read at TensorFlow's first import only.
+    if "tensorflow" not in sys.modules:
+        os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(len(os.sched_getaffinity(0))))
+        configure_threads()
     with quiet_tensorflow():
         from model_contract.runner import ModelRunner
 
