@@ -12,4 +12,6 @@ FastAPI. Modules:
 - ``cudnn``: the GPU serving function (the rebuilt network traced on the GPU, cuDNN kernel) and
   the checks that decide whether it may replace the SavedModel;
 - ``runner``: device choice, XLA compilation with padded batch shapes, the GPU kernel, warm-up.
+- ``bulk``: many texts -> the service's rows -> fixed-size model calls -> combined scores, in
+  order (the batch-scoring CLI ``app.score``; a tokenizer thread overlaps the model).
 """
