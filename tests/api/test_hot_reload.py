@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -114,9 +115,12 @@ def test_removed_version_finishes_accepted_work_and_404s_new_pins(tmp_path: Path
         assert runners["2"].entered.wait(30)  # in the model call of version 2
         shutil.rmtree(tmp_path / "2")
         unloading = c.portal.start_task_soon(runtime(c).models.reconcile)  # type: ignore[union-attr]
+        deadline = time.monotonic() + 30  # the reconcile task runs on the app's loop: wait for it
+        while states(c).get("2") != "draining":
+            assert time.monotonic() < deadline, states(c)
+            time.sleep(0.01)
         late = c.post("/predict", json={"text": TEXT, "model_version": "2"})
         assert late.status_code == 404 and late.json()["code"] == "model_version_not_loaded"
-        assert states(c)["2"] == "draining"
         assert c.post("/predict", json={"text": TEXT}).json()["model_version"] == "3"
         runners["2"].gate.set()
         accepted = pinned.result(30)
