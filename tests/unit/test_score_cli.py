@@ -17,7 +17,7 @@ from app import score
 from app.config import Settings
 from app.progress import Progress
 from app.score_io import InputError, Source, Writer
-from app.score_run import Output, Stats, read_items, run
+from app.score_run import Output, Stats, in_process, read_items, run
 from model_contract.artifact import Artifact, load_artifact
 from model_contract.bulk import BulkScorer
 from tests.unit.test_bulk import FakeModel
@@ -43,7 +43,8 @@ def score_stream(
                         batch_size=batch_size)  # fmt: skip
     out = out if out is not None else io.StringIO()
     err = io.StringIO()
-    stats = run(read_items(source, args, 20_000), source, scorer, Writer(out, "jsonl"), 0.5, args,
+    stats = run(read_items(source, args, 20_000), source, in_process(scorer, overlap=True),
+                Writer(out, "jsonl"), 0.5, args,
                 "in.jsonl", Progress(err, None, enabled=False))  # fmt: skip
     return out, err.getvalue(), stats
 
@@ -163,7 +164,9 @@ def test_model_and_environment_problems_exit_1(
     assert code == 1 and "MAX_TEXT_CHARS" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("bad", [["--threshold", "2"], ["--batch-size", "0"], ["--mode", "all"]])
+@pytest.mark.parametrize(
+    "bad", [["--threshold", "2"], ["--batch-size", "0"], ["--mode", "all"], ["--workers", "0"]]
+)
 def test_usage_errors_exit_2(bad: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         score.main(["in.jsonl", *bad])
