@@ -201,5 +201,7 @@ def test_constant_memory(artifact: Artifact, tmp_path: Path) -> None:
             finally:
                 tracemalloc.stop()
         assert stats.scored == n
-    assert peaks[50_000] < 2 * peaks[5_000], peaks  # 10x the input; linear growth would be 10x
-    assert peaks[50_000] < 16 * 2**20, peaks  # two chunks of 512 reviews, model batches, buffers
+    # How far the tokenizer thread has run ahead when the peak is taken varies (0.8-1.8 MB here);
+    # holding every record (~150 bytes each with its text and id) would add ~7 MB for 45,000 more.
+    assert peaks[50_000] - peaks[5_000] < 2 * 2**20, peaks
+    assert peaks[50_000] < 4 * 2**20, peaks  # two chunks of 512 reviews, model batches, buffers
