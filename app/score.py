@@ -6,8 +6,9 @@
 
 The service's model contract and runner without HTTP: the same artifact checks, tokenizer, windows,
 calibration and threshold, so every probability equals the API's for the same text (docs/batch.md).
-Streaming, in input order, in constant memory: chunks of ``--chunk-size`` texts are tokenized in a
-background thread while the model scores the previous chunk in batches of ``--batch-size`` rows.
+Streaming, in input order, in constant memory: chunks of ``--chunk-size`` texts go to ``--workers``
+scoring processes in turn (``app.score_workers``; ``--workers 1``: this process, tokenizing in a
+background thread while the model scores the previous chunk), in batches of ``--batch-size`` rows.
 Defaults come from the service's environment variables (MODEL_DIR, MODEL_VERSION, MODEL_SHA256,
 MAX_TEXT_CHARS, SCORING, THRESHOLD, XLA). Exit status: 0 done (bad rows skipped and reported),
 2 bad input or usage (with ``--on-error fail``: the first bad row), 1 model or output problem.
