@@ -6,8 +6,9 @@
 
 The service's model contract and runner without HTTP: the same artifact checks, tokenizer, windows,
 calibration and threshold, so every probability equals the API's for the same text (docs/batch.md).
-Streaming, in input order, in constant memory: chunks of ``--chunk-size`` texts are tokenized in a
-background thread while the model scores the previous chunk in batches of ``--batch-size`` rows.
+Streaming, in input order, in constant memory: chunks of ``--chunk-size`` texts go to ``--workers``
+scoring processes in turn (``app.score_workers``; ``--workers 1``: this process, tokenizing in a
+background thread while the model scores the previous chunk), in batches of ``--batch-size`` rows.
 Defaults come from the service's environment variables (MODEL_DIR, MODEL_VERSION, MODEL_SHA256,
 MAX_TEXT_CHARS, SCORING, THRESHOLD, XLA). Exit status: 0 done (bad rows skipped and reported),
 2 bad input or usage (with ``--on-error fail``: the first bad row), 1 model or output problem.
@@ -27,7 +28,24 @@ from typing import Any
 from app.config import Settings, StartupError, load_settings
 from app.progress import Progress
 from app.score_io import FORMATS, InputError, Item, Source, Writer
-from app.score_run import Output, Stats, load_runner, open_input, read_items, run
+from app.score_run import (
+    Output,
+    ScoreChunks,
+    Stats,
+    in_process,
+    load_runner,
+    open_input,
+    read_items,
+    run,
+    texts_of,
+)
+from app.score_workers import (
+    MAX_DEFAULT_WORKERS,
+    WorkerConfig,
+    WorkerFailed,
+    WorkerPool,
+    default_workers,
+)
 from model_contract.artifact import Artifact, ArtifactError, load_artifact
 from model_contract.bulk import BulkScorer
 from model_contract.scoring import MODES, Mode
@@ -66,11 +84,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "single-text API request)")  # fmt: skip
     ap.add_argument("--batch-size", type=int, default=1024, help="model rows per call")
     ap.add_argument("--chunk-size", type=int, default=1024, help="texts tokenized per chunk")
+    ap.add_argument("--workers", type=int, default=default_workers(),
+                    help="scoring processes, each with the model (default: one per core, at "
+                    f"most {MAX_DEFAULT_WORKERS}; 1 = this process)")  # fmt: skip
     ap.add_argument("--no-overlap", dest="overlap", action="store_false",
-                    help="tokenize in the model's thread (no idle core to overlap on)")  # fmt: skip
+                    help="--workers 1: tokenize in the model's thread, not beside it")  # fmt: skip
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     args = ap.parse_args(argv)
-    for name in ("batch_size", "chunk_size", "max_windows"):
+    for name in ("batch_size", "chunk_size", "max_windows", "workers"):
         value = getattr(args, name)
         if value is not None and value < 1:
             ap.error(f"--{name.replace('_', '-')} must be >= 1")
@@ -144,16 +165,31 @@ def _score(
     except ArtifactError as exc:
         raise CliError(f"model: {exc}", 1) from None
     mode: Mode = args.mode or settings.scoring or artifact.scoring.default_mode
-    runner = load_runner(artifact, args.batch_size, settings.xla)
-    scorer = BulkScorer(artifact.tokenizer, artifact.scoring, runner.predict, mode=mode,
-                        max_windows=args.max_windows, batch_size=args.batch_size)  # fmt: skip
-    load_s = time.perf_counter() - started
-    progress = Progress(sys.stderr, total_bytes, enabled=not args.quiet and sys.stderr.isatty())
-    threshold = settings.threshold if args.threshold is None else args.threshold
-    try:
-        stats = run(items, source, scorer, writer, threshold, args, name, progress)
-    finally:
-        progress.clear()
+    with contextlib.ExitStack() as cleanup:
+        if args.workers > 1:
+            config = WorkerConfig(model_dir, artifact.version, args.sha256 or settings.model_sha256,
+                                  mode, args.max_windows, args.batch_size, settings.xla)  # fmt: skip
+            try:
+                pool = cleanup.enter_context(contextlib.closing(WorkerPool(args.workers, config)))
+            except WorkerFailed as exc:
+                raise CliError(str(exc), 1) from None
+            score: ScoreChunks = lambda chunks: pool.score(chunks, texts_of)  # noqa: E731
+        else:
+            runner = load_runner(artifact, args.batch_size, settings.xla)
+            scorer = BulkScorer(artifact.tokenizer, artifact.scoring, runner.predict, mode=mode,
+                                max_windows=args.max_windows, batch_size=args.batch_size)  # fmt: skip
+            score = in_process(scorer, args.overlap)
+        load_s = time.perf_counter() - started
+        progress = Progress(sys.stderr, total_bytes, enabled=not args.quiet and sys.stderr.isatty())
+        threshold = settings.threshold if args.threshold is None else args.threshold
+        try:
+            stats = run(items, source, score, writer, threshold, args, name, progress)
+        except WorkerFailed as exc:
+            raise CliError(str(exc), 1) from None
+        finally:
+            progress.clear()
+        if args.workers > 1:
+            stats.cpu_seconds += pool.cpu_seconds
     return stats, artifact, mode, load_s
 
 

@@ -14,7 +14,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -37,7 +37,7 @@ from app.score_io import (
     read_txt,
 )
 from model_contract.artifact import Artifact
-from model_contract.bulk import BulkScorer, prefetch
+from model_contract.bulk import BulkScorer, Scores, prefetch
 
 
 @dataclass
@@ -164,10 +164,29 @@ def chunks(items: Iterator[Item], size: int, source: Source, fail: bool) -> Iter
         yield chunk
 
 
+ScoreChunks = Callable[[Iterator[Chunk]], Iterator[Scores[Chunk]]]
+
+
+def in_process(scorer: BulkScorer, overlap: bool) -> ScoreChunks:
+    """Score in this process: the model here, tokenizing in a background thread if ``overlap``."""
+
+    def score(chunks: Iterator[Chunk]) -> Iterator[Scores[Chunk]]:
+        encoded = (scorer.encode(c, [r.text for r in c.records]) for c in chunks)
+        source = prefetch(encoded, depth=2) if overlap else encoded
+        with contextlib.closing(source):  # stops the tokenizer thread on an early exit
+            yield from scorer.score(source)
+
+    return score
+
+
+def texts_of(chunk: Chunk) -> list[str]:
+    return [r.text for r in chunk.records]
+
+
 def run(
     items: Iterator[Item],
     source: Source,
-    scorer: BulkScorer,
+    score: ScoreChunks,
     writer: Writer,
     threshold: float,
     args: argparse.Namespace,
@@ -179,14 +198,9 @@ def run(
     stats = Stats()
     fail = args.on_error == "fail"
     started, cpu_started = time.perf_counter(), time.process_time()
-    encoded = (
-        scorer.encode(chunk, [r.text for r in chunk.records])
-        for chunk in chunks(items, args.chunk_size, source, fail)
-    )
-    if getattr(args, "overlap", True):
-        encoded = prefetch(encoded, depth=2)
-    with contextlib.closing(encoded):
-        for result in scorer.score(encoded):
+    results = score(chunks(items, args.chunk_size, source, fail))
+    with contextlib.closing(results):  # type: ignore[type-var]
+        for result in results:
             chunk: Chunk = result.tag
             for bad in chunk.bad:
                 where = f"{name}:{bad.line}: {bad.reason}"

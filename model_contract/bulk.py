@@ -99,19 +99,31 @@ class BulkScorer:
         out: list[float] = self.predict(rows)[:n].tolist()
         return out
 
-    def score(self, chunks: Iterable[Encoded[T]]) -> Iterator[Scores[T]]:
-        """Results chunk by chunk, in input order, as soon as all of a chunk's rows have run."""
+    def score(self, chunks: Iterable[Encoded[T] | None]) -> Iterator[Scores[T]]:
+        """Results chunk by chunk, in input order, as soon as all of a chunk's rows have run.
+
+        A ``None`` among the chunks runs the carried-over rows now (one padded call), so every
+        chunk received so far is answered - for a caller that cannot send more yet.
+        """
         size = self.batch_size
         pending: deque[Encoded[T]] = deque()
-        carry: Rows = np.zeros((0, self.maxlen), np.int32)
+        empty: Rows = np.zeros((0, self.maxlen), np.int32)
+        carry = empty
         done: list[float] = []  # outputs of rows run so far, not yet handed out
         for chunk in chunks:
-            pending.append(chunk)
-            rows = np.concatenate([carry, chunk.rows]) if len(carry) else chunk.rows
+            if chunk is None:
+                if len(carry):
+                    done += self._run(carry)
+                    carry = empty
+                rows = empty
+            else:
+                pending.append(chunk)
+                rows = np.concatenate([carry, chunk.rows]) if len(carry) else chunk.rows
             full = len(rows) - len(rows) % size
             for start in range(0, full, size):
                 done += self._run(rows[start : start + size])
-            carry = rows[full:].copy()  # a copy: do not keep the whole chunk alive
+            if chunk is not None:
+                carry = rows[full:].copy()  # a copy: do not keep the whole chunk alive
             while pending and len(done) >= len(pending[0].rows):
                 yield self._combine(pending.popleft(), done)
         if len(carry):

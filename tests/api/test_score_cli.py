@@ -15,6 +15,7 @@ import os
 import pty
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +85,10 @@ def test_jsonl_default_mode_equals_the_api(
     for text in REFUSED:  # what the CLI skips, the API refuses
         body = json.dumps({"text": text})  # ASCII JSON: a lone surrogate is a \\uXXXX escape
         assert client.post("/predict", content=body, headers=JSON).status_code == 422
-    # Small chunks and batches: many chunk boundaries and carried-over rows.
-    argv = [str(src), "-o", str(out), "--chunk-size", "7", "--batch-size", "64", "--quiet"]
+    # Two worker processes (chunks alternate between them), small chunks and batches: many chunk
+    # boundaries and carried-over rows.
+    argv = [str(src), "-o", str(out), "--workers", "2", "--chunk-size", "7", "--batch-size", "64",
+            "--quiet"]  # fmt: skip
     assert score.main(argv) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == [f"r{i}" for i in range(len(texts))]  # input order
@@ -105,8 +108,20 @@ def test_csv_last_mode_equals_the_api(
         writer = csv.writer(fh)
         writer.writerow(["key", "review"])
         writer.writerows((f"k{i}", t) for i, t in enumerate(texts))
-    argv = [str(src), "-o", str(out), "--text-column", "review", "--id-column", "key",
-            "--mode", "last", "--quiet"]  # fmt: skip
+    argv = [
+        str(src),
+        "-o",
+        str(out),
+        "--text-column",
+        "review",
+        "--id-column",
+        "key",
+        "--mode",
+        "last",
+        "--workers",
+        "1",
+        "--quiet",
+    ]  # fmt: skip (in this process)
     terminal = TerminalStderr()
     monkeypatch.setattr(sys, "stderr", terminal)
     assert score.main(argv) == 0
@@ -122,10 +137,32 @@ def test_csv_last_mode_equals_the_api(
         ), i
 
 
-def run_cli(*args: str, stdin: bytes = b"", **kw: Any) -> subprocess.CompletedProcess[bytes]:
-    kw = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE} | kw
-    return subprocess.run([sys.executable, "-m", "app.score", *args], input=stdin, cwd=ROOT,
-                          timeout=300, check=False, **kw)  # fmt: skip
+def run_cli(
+    *args: str, stdin: bytes = b"", stderr: int = subprocess.PIPE
+) -> subprocess.CompletedProcess[bytes]:
+    """The CLI in its own session; afterwards no process of that session (a worker) is left."""
+    with subprocess.Popen([sys.executable, "-m", "app.score", *args], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=stderr, cwd=ROOT,
+                          start_new_session=True) as proc:  # fmt: skip
+        out, err = proc.communicate(stdin, timeout=300)
+    deadline = time.monotonic() + 10
+    while session_members(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert session_members(proc.pid) == [], "worker processes outlived the CLI"
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def session_members(sid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[3]) == sid and stat[0] != "Z":  # field 6 of /proc/<pid>/stat: session
+                members.append(int(entry.name))
+    return members
 
 
 def test_stdin_to_stdout_with_bad_rows_skipped() -> None:
@@ -160,6 +197,7 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     master, slave = pty.openpty()
     try:
         proc = run_cli(str(src), "-o", str(tmp_path / "out.csv"), "--chunk-size", "256",
+                       "--workers", "1",
                        stderr=slave)  # fmt: skip
         os.close(slave)
         err = b""
@@ -185,10 +223,15 @@ def test_reader_going_away_is_quiet(tmp_path: Path) -> None:
     src = tmp_path / "in.txt"
     src.write_text("A fine film.\n" * 200_000)
     proc = subprocess.Popen([sys.executable, "-m", "app.score", str(src), "--quiet"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)  # fmt: skip
     assert proc.stdout is not None and proc.stderr is not None
     assert json.loads(proc.stdout.readline())["id"] == 1
     proc.stdout.close()
     assert proc.wait(timeout=300) == 141
     assert proc.stderr.read() == b""
     proc.stderr.close()
+    deadline = time.monotonic() + 10
+    while session_members(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert session_members(proc.pid) == []  # the workers are gone too

@@ -22,10 +22,27 @@ def inputs(version: int) -> tuple[TokenizerConfig, dict[str, Any]]:
     return TokenizerConfig.from_dict(pre["tokenizer"]), metrics
 
 
+# v3 was exported before the GPU path was built and proven (issue 15). Its card's one GPU sentence
+# is the older, looser wording; the template now says exactly what is verified. Artifacts are
+# immutable, so the committed card keeps it; every other byte must still be reproduced.
+V3_GPU_SENTENCE = "so it can use the fused cuDNN LSTM kernel on a GPU."
+
+
+def _gpu_paragraph(card: str) -> tuple[str, str]:
+    """(the card without the paragraph that mentions cuDNN, that paragraph)."""
+    paragraphs = card.split("\n\n")
+    (i,) = [n for n, p in enumerate(paragraphs) if "cuDNN" in p]
+    return "\n\n".join(paragraphs[:i] + paragraphs[i + 1 :]), paragraphs[i]
+
+
 def test_committed_card_is_reproduced_from_the_committed_metrics() -> None:
     config, metrics = inputs(3)
     committed = (MODEL_DIR / "3" / "MODEL_CARD.md").read_text(encoding="utf-8")
-    assert render_model_card(3, config, metrics) == committed
+    rendered_rest, rendered_gpu = _gpu_paragraph(render_model_card(3, config, metrics))
+    committed_rest, committed_gpu = _gpu_paragraph(committed)
+    assert rendered_rest == committed_rest
+    assert V3_GPU_SENTENCE in committed_gpu
+    assert "not run on GPU hardware" in rendered_gpu and "generic loop" in rendered_gpu
 
 
 def test_card_states_the_numbers_it_is_given() -> None:

@@ -160,3 +160,14 @@ def test_closing_prefetch_stops_the_producer() -> None:
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert threading.active_count() == before
+
+
+def test_none_flushes_the_carried_rows(artifact: Artifact) -> None:
+    """A worker with nothing more queued answers every chunk it has (one padded call)."""
+    model = FakeModel()
+    scorer = BulkScorer(artifact.tokenizer, artifact.scoring, model, mode="last", batch_size=8)
+    first, second = scorer.encode(0, ["a", "b", "c"]), scorer.encode(1, ["d"])
+    results = scorer.score(iter([first, None, None, second]))
+    assert next(results).tag == 0 and model.sizes == [8]  # answered before chunk 1 arrived
+    assert [r.tag for r in results] == [1] and model.sizes == [8, 8]
+    assert scorer.rows_run == 4

@@ -17,7 +17,7 @@ from app import score
 from app.config import Settings
 from app.progress import Progress
 from app.score_io import InputError, Source, Writer
-from app.score_run import Output, Stats, read_items, run
+from app.score_run import Output, Stats, in_process, read_items, run
 from model_contract.artifact import Artifact, load_artifact
 from model_contract.bulk import BulkScorer
 from tests.unit.test_bulk import FakeModel
@@ -43,7 +43,8 @@ def score_stream(
                         batch_size=batch_size)  # fmt: skip
     out = out if out is not None else io.StringIO()
     err = io.StringIO()
-    stats = run(read_items(source, args, 20_000), source, scorer, Writer(out, "jsonl"), 0.5, args,
+    stats = run(read_items(source, args, 20_000), source, in_process(scorer, overlap=True),
+                Writer(out, "jsonl"), 0.5, args,
                 "in.jsonl", Progress(err, None, enabled=False))  # fmt: skip
     return out, err.getvalue(), stats
 
@@ -163,7 +164,9 @@ def test_model_and_environment_problems_exit_1(
     assert code == 1 and "MAX_TEXT_CHARS" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("bad", [["--threshold", "2"], ["--batch-size", "0"], ["--mode", "all"]])
+@pytest.mark.parametrize(
+    "bad", [["--threshold", "2"], ["--batch-size", "0"], ["--mode", "all"], ["--workers", "0"]]
+)
 def test_usage_errors_exit_2(bad: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         score.main(["in.jsonl", *bad])
@@ -198,5 +201,7 @@ def test_constant_memory(artifact: Artifact, tmp_path: Path) -> None:
             finally:
                 tracemalloc.stop()
         assert stats.scored == n
-    assert peaks[50_000] < 2 * peaks[5_000], peaks  # 10x the input; linear growth would be 10x
-    assert peaks[50_000] < 16 * 2**20, peaks  # two chunks of 512 reviews, model batches, buffers
+    # How far the tokenizer thread has run ahead when the peak is taken varies (0.8-1.8 MB here);
+    # holding every record (~150 bytes each with its text and id) would add ~7 MB for 45,000 more.
+    assert peaks[50_000] - peaks[5_000] < 2 * 2**20, peaks
+    assert peaks[50_000] < 4 * 2**20, peaks  # two chunks of 512 reviews, model batches, buffers
