@@ -118,12 +118,17 @@ def _decode(raw: bytes, line: int) -> str | BadRow:
     return text
 
 
-def read_jsonl(source: Source, max_chars: int) -> Iterator[Item]:
+def _decoded_lines(source: Source) -> Iterator[tuple[int, str | BadRow]]:
+    """(line number, its text or why it cannot be read) for every line of ``source``."""
     for line, raw in enumerate(source.lines(), 1):
         if raw is None:
-            yield BadRow(line, f"line longer than {source.max_line_bytes} bytes")
-            continue
-        text = _decode(raw, line)
+            yield line, BadRow(line, f"line longer than {source.max_line_bytes} bytes")
+        else:
+            yield line, _decode(raw, line)
+
+
+def read_jsonl(source: Source, max_chars: int) -> Iterator[Item]:
+    for line, text in _decoded_lines(source):
         if isinstance(text, BadRow):
             yield text
             continue
@@ -152,11 +157,7 @@ def read_jsonl(source: Source, max_chars: int) -> Iterator[Item]:
 
 
 def read_txt(source: Source, max_chars: int) -> Iterator[Item]:
-    for line, raw in enumerate(source.lines(), 1):
-        if raw is None:
-            yield BadRow(line, f"line longer than {source.max_line_bytes} bytes")
-            continue
-        text = _decode(raw, line)
+    for line, text in _decoded_lines(source):
         if isinstance(text, BadRow):
             yield text
             continue

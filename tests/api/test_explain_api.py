@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from app.config import Settings
 from app.explain_schemas import ExplainResponse
@@ -218,25 +217,6 @@ def test_openapi_documents_explain(client: TestClient) -> None:
     request = schema["components"]["schemas"]["ExplainRequest"]["properties"]
     assert set(request["method"]["enum"]) == {"occlusion", "gradient"}
     assert "/" not in schema["paths"]  # the page is not part of the API
-
-
-def test_demo_page_is_self_contained(client: TestClient) -> None:
-    page = client.get("/")
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "default-src 'none'" in page.headers["content-security-policy"]
-    html = page.text
-    assert 'data-key-required="false"' in html
-    assert "http://" not in html and "https://" not in html and "//cdn" not in html
-    assert 'fetch("explain"' in html  # relative: works behind a path prefix too
-
-
-def test_api_key_guards_explain_not_the_page() -> None:
-    with TestClient(create_app(Settings(api_key=SecretStr("s3cret")))) as c:
-        assert c.post("/explain", json={"text": "great"}).status_code == 401
-        auth = {"Authorization": "Bearer s3cret"}
-        assert c.post("/explain", json={"text": "great"}, headers=auth).status_code == 200
-        page = c.get("/")
-        assert page.status_code == 200 and 'data-key-required="true"' in page.text
 
 
 def test_gradient_needs_a_savedmodel_runner_and_its_thread_stops_with_the_app() -> None:
