@@ -29,11 +29,12 @@ def _docker_ready() -> bool:
     )
 
 
-def test_compose_stack_serves_and_is_scraped() -> None:
+def _run_script(name: str) -> str:
+    """``scripts/<name>`` against the real engine; its stdout, after asserting it exited 0."""
     if not _docker_ready():
         pytest.skip("no Docker engine with Compose v2")
     result = subprocess.run(
-        [str(ROOT / "scripts" / "compose_smoke.sh")],
+        [str(ROOT / "scripts" / name)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -42,20 +43,13 @@ def test_compose_stack_serves_and_is_scraped() -> None:
     )
     print(result.stdout[-5000:])
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    assert "OK: compose stack served predictions" in result.stdout
+    return result.stdout
+
+
+def test_compose_stack_serves_and_is_scraped() -> None:
+    assert "OK: compose stack served predictions" in _run_script("compose_smoke.sh")
 
 
 def test_new_version_on_the_model_volume_switches_the_running_container() -> None:
-    if not _docker_ready():
-        pytest.skip("no Docker engine with Compose v2")
-    result = subprocess.run(
-        [str(ROOT / "scripts" / "compose_reload_check.sh")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    print(result.stdout[-5000:])
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    assert "OK: the running container switched to version 3" in result.stdout
+    out = _run_script("compose_reload_check.sh")
+    assert "OK: the running container switched to version 3" in out
