@@ -44,15 +44,18 @@ def fit_student(
 ) -> tuple[keras.Model, Any]:
     """The trained model (best epoch restored) and its Keras history."""
     model = build_model(NUM_WORDS, MAXLEN)
-    if args.embedding_init == "ppmi-svd":
+    if args.embedding_init in ("ppmi-svd", "ppmi-svd-v3"):
         from model_contract.network import EMBEDDING_DIM
         from training.pretrain import ppmi_svd_embeddings
 
         vectors = ppmi_svd_embeddings(
-            [tokenizer.to_ids(t)[0] for t in fit_texts], NUM_WORDS, EMBEDDING_DIM
+            [tokenizer.to_ids(t)[0] for t in fit_texts],
+            NUM_WORDS,
+            EMBEDDING_DIM,
+            v3_shift=args.embedding_init == "ppmi-svd-v3",
         )
         model.get_layer("embedding").set_weights([vectors])
-        log("embedding initialised from PPMI-SVD vectors of the fit split")
+        log(f"embedding initialised from {args.embedding_init} vectors of the fit split")
     cosine_epochs = args.epochs if cosine_over_all else COSINE_EPOCHS
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = LEARNING_RATE
     if args.lr_schedule == "cosine":
@@ -72,6 +75,11 @@ def fit_student(
             verbose=1,
         ),
     ]
+    if args.weight_average > 0:
+        from training.averaging import WeightAverage
+
+        callbacks.insert(0, WeightAverage(args.weight_average))  # first: the others see the mean
+        log(f"weight averaging: EMA decay {args.weight_average} per step")
     if args.lr_schedule == "plateau":
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(

@@ -95,10 +95,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--embedding-init",
-        choices=["random", "ppmi-svd"],
+        choices=["random", "ppmi-svd", "ppmi-svd-v3"],
         default="ppmi-svd",
         help="ppmi-svd: start the embedding from co-occurrence vectors of the fit split's text "
+        "(ppmi-svd-v3: with the extra PMI shift v3 was trained with, to reproduce it) "
         "(training/pretrain.py); random: Keras' default initialiser, as in the seed",
+    )
+    p.add_argument(
+        "--weight-average",
+        type=float,
+        default=0.0,
+        metavar="DECAY",
+        help="validate, select and export an exponential moving average of the weights with this "
+        "per-step decay, e.g. 0.999 (training/averaging.py); 0 = off, the last weights",
     )
     p.add_argument("--no-baselines", action="store_true", help="skip random forest and TF-IDF")
     p.add_argument("--rf-trees", type=int, default=baselines.RF_TREES)
@@ -118,6 +127,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         raise ValueError("--label-weight must be in [0, 1]")
     if not 0.0 <= args.token_dropout < 1.0:
         raise ValueError("--token-dropout must be in [0, 1)")
+    if args.weight_average != 0.0 and not 0.0 < args.weight_average < 1.0:
+        raise ValueError("--weight-average must be 0 (off) or in (0, 1)")
     if args.patience < 1:
         raise ValueError("--patience must be >= 1")
     if args.spans < 0:
@@ -146,6 +157,7 @@ def levers(args: argparse.Namespace, all_windows: bool) -> dict[str, object]:
         "windows": "all" if all_windows else args.windows,
         "stopwords": args.stopwords,
         "lr_schedule": args.lr_schedule,
+        "weight_average": args.weight_average,
     }
 
 

@@ -15,8 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 V3_METRICS = ROOT / "model_artifacts" / "imdb_lstm" / "3" / "metrics.json"
 LEVERS = (
     "teacher", "label_weight", "spans", "stride", "token_dropout", "embedding_init", "patience",
-    "stopwords", "lr_schedule",
+    "stopwords", "lr_schedule", "weight_average",
 )  # fmt: skip
+# v3 was trained before two changes to the command line: its "ppmi-svd" had the PMI shift bug that
+# is now spelled "ppmi-svd-v3" (`ppmi-svd` is the textbook PPMI since), and --weight-average (off
+# for v3) did not exist yet.
+V3_RENAMED = {"ppmi-svd": "ppmi-svd-v3"}
 
 
 def v3_training() -> dict[str, object]:
@@ -24,23 +28,32 @@ def v3_training() -> dict[str, object]:
     return training
 
 
-def test_defaults_are_the_recipe_the_committed_model_was_trained_with() -> None:
-    recorded = v3_training()
-    args = parse_args([])
-    levers = recorded["levers"]
+def v3_levers() -> dict[str, object]:
+    levers = v3_training()["levers"]
     assert isinstance(levers, dict)
-    assert {name: getattr(args, name) for name in LEVERS} == {n: levers[n] for n in LEVERS}
-    assert options.levers(args, all_windows=True) == levers  # what train.py records, in full
+    levers = {**levers, "weight_average": levers.get("weight_average", 0.0)}
+    levers["embedding_init"] = V3_RENAMED.get(levers["embedding_init"], levers["embedding_init"])
+    return levers
+
+
+def test_defaults_are_v3s_recipe_with_the_ppmi_fix() -> None:
+    recorded, levers = v3_training(), v3_levers()
+    args = parse_args([])
+    assert {name: getattr(args, name) for name in LEVERS} == {n: levers[n] for n in LEVERS} | {
+        "embedding_init": "ppmi-svd"
+    }
+    v3 = parse_args(["--embedding-init", "ppmi-svd-v3"])
+    assert options.levers(v3, all_windows=True) == levers  # what train.py records, in full
     assert args.epochs == recorded["max_epochs"] == options.MAX_EPOCHS
     assert recorded["batch_size"] == options.BATCH_SIZE
 
 
-def test_the_recorded_v3_command_still_parses_to_the_same_levers() -> None:
+def test_the_recorded_v3_command_reproduces_v3_with_the_renamed_init() -> None:
     command = v3_training()["command"]
     assert isinstance(command, str)
-    argv = shlex.split(command)[3:]  # after "python -m training.train"
-    args, defaults = parse_args(argv), parse_args([])
-    assert {n: getattr(args, n) for n in LEVERS} == {n: getattr(defaults, n) for n in LEVERS}
+    argv = [V3_RENAMED.get(a, a) for a in shlex.split(command)[3:]]  # after "python -m ..."
+    args = parse_args(argv)
+    assert {n: getattr(args, n) for n in LEVERS} == {n: v3_levers()[n] for n in LEVERS}
     assert args.version == 3 and args.argv == argv
 
 
@@ -69,6 +82,8 @@ def test_documented_constants() -> None:
         (["--stride", "81"], r"--stride must be in \[1, 80\]"),
         (["--rf-trees", "0"], "--rf-trees must be >= 1"),
         (["--version", "0"], "--version must be a positive integer"),
+        (["--weight-average", "1"], r"--weight-average must be 0 \(off\) or in \(0, 1\)"),
+        (["--weight-average", "-0.5"], r"--weight-average must be 0 \(off\) or in \(0, 1\)"),
     ],
 )
 def test_out_of_range_values_are_refused_with_the_flag_named(argv: list[str], message: str) -> None:

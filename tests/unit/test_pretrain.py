@@ -41,25 +41,38 @@ def test_ppmi_is_positive_and_keeps_the_shape() -> None:
     assert m.nnz < counts.nnz  # pairs seen less than chance are dropped
 
 
-def reference_ppmi(counts: np.ndarray, alpha: float = 0.75) -> np.ndarray:
-    """The textbook definition: max(0, log P(w, c) / (P(w) P_alpha(c))),
-    P_alpha(c) = count(c)^alpha / sum over c' of count(c')^alpha (Levy et al. 2015)."""
+def reference_ppmi_raw(counts: np.ndarray, alpha: float = 0.75) -> np.ndarray:
+    """log P(w, c) / (P(w) P_alpha(c)), P_alpha(c) = count(c)^alpha / sum over c' of
+    count(c')^alpha (Levy et al. 2015); -inf where the pair was never seen."""
     p_wc = counts / counts.sum()
     p_w = counts.sum(axis=1, keepdims=True) / counts.sum()
     col = counts.sum(axis=0, keepdims=True) ** alpha
     with np.errstate(divide="ignore", invalid="ignore"):
-        pmi = np.log(p_wc / (p_w * col / col.sum()))
-    return np.where(counts > 0, np.maximum(pmi, 0), 0)
+        result: np.ndarray = np.log(p_wc / (p_w * col / col.sum()))
+    return result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ppmi() subtracts an extra log(total / sum(count(c)^0.75)) (~1.7 nats on 8k IMDB "
-    "reviews), dropping ~40 % of the positive-PMI pairs; see docs/development.md",
-)
+def reference_ppmi(counts: np.ndarray, alpha: float = 0.75) -> np.ndarray:
+    """The textbook definition: max(0, PMI_alpha), 0 for pairs never seen."""
+    return np.where(counts > 0, np.maximum(reference_ppmi_raw(counts, alpha), 0), 0)
+
+
 def test_ppmi_matches_the_textbook_definition() -> None:
     counts = cooccurrence(topic_corpus(0), NUM_WORDS, 2)
     np.testing.assert_allclose(ppmi(counts).toarray(), reference_ppmi(counts.toarray()), atol=1e-9)
+
+
+def test_v3_shift_reproduces_the_pmi_v3_was_trained_with() -> None:
+    # v3's init subtracted log(total / sum count(c)^0.75) before clipping at 0; kept behind a
+    # flag so `--embedding-init ppmi-svd-v3` still rebuilds v3's starting point.
+    counts = cooccurrence(topic_corpus(0), NUM_WORDS, 2)
+    dense = counts.toarray()
+    col = dense.sum(axis=0) ** 0.75
+    shift = np.log(dense.sum() / col.sum())
+    assert shift > 0
+    expected = np.where(dense > 0, np.maximum(reference_ppmi_raw(dense) - shift, 0), 0)
+    np.testing.assert_allclose(ppmi(counts, v3_shift=True).toarray(), expected, atol=1e-9)
+    assert ppmi(counts, v3_shift=True).nnz < ppmi(counts).nnz
 
 
 TOPICS = 10
