@@ -163,3 +163,22 @@ def load_imdb(data: str | None = None, *, verify_full: bool = False) -> Dataset:
             f"found {len(train.texts)} and {len(test.texts)}"
         )
     return Dataset(train=train, test=test, source=str(path), sha256=digest)
+
+
+def fit_validation_split(train: Split, fraction: float, seed: int) -> tuple[Split, Split]:
+    """The training split cut into (fit, validation), stratified by label, in the shuffled order
+    ``train_test_split`` returns. Training, the proxies and the sweeps all hold out this same set."""
+    from sklearn.model_selection import train_test_split
+
+    fit_idx, val_idx = train_test_split(
+        list(range(len(train.texts))), test_size=fraction, random_state=seed, stratify=train.labels
+    )
+
+    def take(idx: list[int]) -> Split:
+        return Split(
+            [train.texts[i] for i in idx],
+            [train.labels[i] for i in idx],
+            [train.ids[i] for i in idx],
+        )
+
+    return take(fit_idx), take(val_idx)

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from model_contract.scoring import Mode, ScoringPolicy, logit
 from model_contract.tokenizer import Tokenizer
 from training.features import SENTENCE_END
+from training.options import SEED, VALIDATION_FRACTION
 from training.student import calibrated, chunked, score_reviews
 
 MIN_WORDS = 6
@@ -54,12 +55,10 @@ def short_text_accuracy(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sklearn.model_selection import train_test_split
-
     from model_contract.artifact import load_artifact
     from model_contract.policy import BatchPolicy
     from model_contract.runner import ModelRunner
-    from training.data import load_imdb
+    from training.data import fit_validation_split, load_imdb
     from training.features import sentence_spans
     from training.teacher import fit_teacher
 
@@ -69,21 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--version", type=int)
     args = p.parse_args(argv)
     artifact = load_artifact(args.model_dir, args.version)
-    train = load_imdb(args.data).train
-    idx = np.arange(len(train.texts))
-    fit_idx, val_idx = train_test_split(
-        idx, test_size=0.1, random_state=1234, stratify=train.labels
-    )
-    val_texts = [train.texts[i] for i in val_idx]
-    val_y = [train.labels[i] for i in val_idx]
+    fit, val = fit_validation_split(load_imdb(args.data).train, VALIDATION_FRACTION, SEED)
+    val_texts, val_y = val.texts, val.labels
     tok, policy = artifact.tokenizer, artifact.scoring
     runner = ModelRunner(artifact.path, tok.config.maxlen, BatchPolicy(max_batch_size=512))
 
     predict = chunked(runner.predict, 512)
 
-    teacher = fit_teacher(
-        [tok.to_ids(train.texts[i])[0] for i in fit_idx], [train.labels[i] for i in fit_idx]
-    )
+    teacher = fit_teacher([tok.to_ids(t)[0] for t in fit.texts], fit.labels)
     spans = sentence_spans(tok, val_texts, 2, seed=7)
     z = teacher.logits(list(spans.x))
     keep = np.abs(z) >= CONFIDENT_LOGIT

@@ -64,12 +64,17 @@ def _weighted(counts: sparse.spmatrix, ratios: npt.NDArray[np.float64]) -> spars
     return normalize(sparse.csr_matrix(x.multiply(ratios)))
 
 
-def fit_teacher(rows: Sequence[Sequence[int]], labels: Sequence[int], c: float = C) -> Teacher:
+def fit_teacher(
+    rows: Sequence[Sequence[int]],
+    labels: Sequence[int],
+    c: float = C,
+    ngrams: tuple[int, int] = NGRAMS,
+) -> Teacher:
     """Fit on whole reviews (unpadded id lists) of the fit split."""
     if len(rows) != len(labels):
         raise ValueError("rows and labels differ in length")
     vectorizer = CountVectorizer(
-        token_pattern=r"\S+", ngram_range=NGRAMS, min_df=MIN_DF, lowercase=False
+        token_pattern=r"\S+", ngram_range=ngrams, min_df=MIN_DF, lowercase=False
     )
     counts = vectorizer.fit_transform(_as_text(rows))
     present = sparse.csr_matrix(counts > 0, dtype=np.float64)

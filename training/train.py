@@ -24,7 +24,7 @@ from model_contract.scoring import sigmoid
 from model_contract.tokenizer import Tokenizer, TokenizerConfig
 from training import baselines
 from training.calibration import reliability_diagram
-from training.data import Dataset, DatasetError, Split, load_imdb
+from training.data import Dataset, DatasetError, Split, fit_validation_split, load_imdb
 from training.evaluation import classification_metrics, format_table, library_versions
 from training.export import check_equivalence, next_version, write_artifact
 from training.features import last_window, windows
@@ -85,16 +85,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         train, test = subsample(train, QUICK_REVIEWS, SEED), subsample(test, QUICK_REVIEWS, SEED)
     log(f"{len(train.texts)} train / {len(test.texts)} test reviews from {ds.source}")
 
-    fit_idx, val_idx = train_test_split(
-        np.arange(len(train.texts)),
-        test_size=VALIDATION_FRACTION,
-        random_state=SEED,
-        stratify=train.labels,
-    )
-    fit_texts = [train.texts[i] for i in fit_idx]
-    fit_y = [train.labels[i] for i in fit_idx]
-    val_texts = [train.texts[i] for i in val_idx]
-    val_y = np.asarray([train.labels[i] for i in val_idx])
+    fit, val = fit_validation_split(train, VALIDATION_FRACTION, SEED)
+    fit_texts, fit_y, val_texts, val_y = fit.texts, fit.labels, val.texts, np.asarray(val.labels)
     test_y = np.asarray(test.labels)
 
     stopwords = () if args.stopwords == "none" else TokenizerConfig().stopwords

@@ -96,3 +96,21 @@ def test_download_failure_names_the_data_flag(
     with pytest.raises(DatasetError, match="--data"):
         load_imdb(None)
     assert not list((tmp_path / "cache").glob("*"))  # no partial file left behind
+
+
+def test_fit_validation_split_is_the_stratified_hold_out_training_uses() -> None:
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    train_split = load_imdb(str(SAMPLE)).train
+    fit, val = data.fit_validation_split(train_split, 0.1, 1234)
+    assert len(fit.texts) == 270 and len(val.texts) == 30
+    assert set(fit.ids).isdisjoint(val.ids) and sorted(fit.ids + val.ids) == sorted(train_split.ids)
+    assert sum(val.labels) == 15  # stratified: half positive, like the split
+    # Exactly train_test_split's shuffled order, which v1-v3 were trained with.
+    _, val_idx = train_test_split(
+        np.arange(300), test_size=0.1, random_state=1234, stratify=train_split.labels
+    )
+    assert val.ids == [train_split.ids[i] for i in val_idx]
+    assert val.texts == [train_split.texts[i] for i in val_idx]
+    assert data.fit_validation_split(train_split, 0.1, 1234) == (fit, val)

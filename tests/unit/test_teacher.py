@@ -129,3 +129,10 @@ def test_rows_are_routed_to_their_reviews_teacher() -> None:
         expected = cf.teachers[int(cf.fold_of[owner])].probabilities([row])[0]
         assert p == pytest.approx(expected)
     assert isinstance(cf, CrossFitTeacher) and got.shape == (len(windows),)
+
+
+def test_ngram_range_is_a_parameter() -> None:
+    rows, labels = corpus(200, seed=3)
+    bigrams, trigrams = fit_teacher(rows, labels), fit_teacher(rows, labels, ngrams=(1, 3))
+    assert len(trigrams.ratios) > len(bigrams.ratios)
+    assert ((trigrams.probabilities(rows) >= 0.5) == np.asarray(labels)).mean() > 0.95
