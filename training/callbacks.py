@@ -32,10 +32,15 @@ class WholeReviewAccuracy(keras.callbacks.Callback):  # type: ignore[misc]
         self._labels = np.asarray(labels)
         self._log = log
 
+    def accuracy(self, window_model: keras.Model) -> float:
+        """Whole-review accuracy of ``window_model`` (ids ``[n, maxlen]`` -> P) on the reviews."""
+        probs = np.asarray(window_model.predict(self._rows.x, batch_size=512, verbose=0))
+        z = mean_logits(probs.reshape(-1), self._rows.review, self._n)
+        return float(((z >= 0) == self._labels).mean())
+
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        probs = np.asarray(self.model.predict(self._rows.x, batch_size=512, verbose=0)).reshape(-1)
-        z = mean_logits(probs, self._rows.review, self._n)
-        acc = float(((z >= 0) == self._labels).mean())
+        # Stage 2 trains a wrapper around the window model (training/review_tuning.py).
+        acc = self.accuracy(getattr(self.model, "window_model", self.model))
         if logs is not None:
             logs["val_whole_review_accuracy"] = acc
         self._log(f"epoch {epoch + 1}: validation whole-review accuracy {acc:.4f}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -41,10 +42,12 @@ def fit_student(
     *,
     cosine_over_all: bool,
     log: Callable[[str], None],
+    initial: keras.Model | None = None,
 ) -> tuple[keras.Model, Any]:
-    """The trained model (best epoch restored) and its Keras history."""
-    model = build_model(NUM_WORDS, MAXLEN)
-    if args.embedding_init in ("ppmi-svd", "ppmi-svd-v3"):
+    """The trained model (best epoch restored) and its Keras history; ``initial``: train this
+    model further instead of a fresh one (``--init-from``)."""
+    model = initial if initial is not None else build_model(NUM_WORDS, MAXLEN)
+    if initial is None and args.embedding_init in ("ppmi-svd", "ppmi-svd-v3"):
         from model_contract.network import EMBEDDING_DIM
         from training.pretrain import ppmi_svd_embeddings
 
@@ -109,3 +112,30 @@ def fit_student(
             verbose=2,
         )
     return model, history
+
+
+def load_student(artifact_dir: Path, tokenizer: Tokenizer) -> keras.Model:
+    """A trainable seed network holding a committed artifact's weights (``--init-from``).
+
+    The artifact must tokenize exactly like this run (same config and word index), or its
+    embedding rows would mean other words: refused with a ``ValueError``.
+    """
+    from model_contract.artifact import ArtifactError, load_artifact
+    from model_contract.network import NetworkError, map_weights, saved_variables
+    from model_contract.tokenizer import word_index_sha256
+
+    try:
+        artifact = load_artifact(artifact_dir.parent, int(artifact_dir.name))
+        saved = saved_variables(artifact.path)
+    except (ArtifactError, NetworkError, ValueError) as exc:
+        raise ValueError(f"--init-from {artifact_dir}: {exc}") from None
+    theirs, ours = artifact.tokenizer, tokenizer
+    if theirs.config.fingerprint() != ours.config.fingerprint() or word_index_sha256(
+        theirs.word_index
+    ) != word_index_sha256(ours.word_index):
+        raise ValueError(f"--init-from {artifact_dir}: its tokenizer or vocabulary differs")
+    model = build_model(NUM_WORDS, MAXLEN)
+    values = map_weights(model, saved)
+    for weight in model.weights:
+        weight.assign(values[weight.path])
+    return model

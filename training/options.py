@@ -109,6 +109,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="validate, select and export an exponential moving average of the weights with this "
         "per-step decay, e.g. 0.999 (training/averaging.py); 0 = off, the last weights",
     )
+    p.add_argument(
+        "--review-epochs",
+        type=int,
+        default=0,
+        help="stage 2: epochs of fine-tuning on the review-level loss (mean window logit vs the "
+        "review's target; training/review_tuning.py); kept only if it beats stage 1 on validation",
+    )
+    p.add_argument(
+        "--init-from",
+        type=Path,
+        metavar="ARTIFACT",
+        help="start from this artifact's weights (a version folder with the same vocabulary) "
+        "instead of random/PPMI; with --epochs 0 stage 1 is skipped",
+    )
     p.add_argument("--no-baselines", action="store_true", help="skip random forest and TF-IDF")
     p.add_argument("--rf-trees", type=int, default=baselines.RF_TREES)
     p.add_argument(
@@ -119,8 +133,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--report", type=Path, help="also write the metrics JSON here")
     args = p.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else list(argv)
-    if args.epochs < 1:
-        raise ValueError("--epochs must be >= 1")
+    if args.epochs < (0 if args.init_from else 1):
+        raise ValueError("--epochs must be >= 1 (0 only with --init-from)")
+    if args.review_epochs < 0:
+        raise ValueError("--review-epochs must be >= 0")
     if args.windows < 1:
         raise ValueError("--windows must be >= 1")
     if not 0.0 <= args.label_weight <= 1.0:
@@ -140,7 +156,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.version is not None and args.version < 1:
         raise ValueError("--version must be a positive integer")
     if args.quick:
-        args.epochs, args.rf_trees = 1, min(args.rf_trees, 10)
+        args.epochs, args.rf_trees = min(args.epochs, 1), min(args.rf_trees, 10)
+        args.review_epochs = min(args.review_epochs, 1)
     return args
 
 
@@ -158,6 +175,8 @@ def levers(args: argparse.Namespace, all_windows: bool) -> dict[str, object]:
         "stopwords": args.stopwords,
         "lr_schedule": args.lr_schedule,
         "weight_average": args.weight_average,
+        "review_epochs": args.review_epochs,
+        "init_from": str(args.init_from) if args.init_from else None,
     }
 
 

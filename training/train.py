@@ -73,8 +73,9 @@ def subsample(split: Split, n: int, seed: int) -> Split:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     import keras  # deferred: `--help` and argument errors stay instant
 
-    from training.fit import fit_student
+    from training.fit import fit_student, load_student
     from training.model import inference_twin
+    from training.review_tuning import run_stage_two
 
     keras.utils.set_random_seed(SEED)
     started = time.monotonic()
@@ -116,19 +117,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     log(f"training rows: {len(rows.x)} ({rows.windows} windows, {rows.spans} one-line spans)")
 
     fit_started = time.monotonic()
-    model, history = fit_student(
-        args,
-        rows,
-        tokenizer,
-        fit_texts,
-        val_texts,
-        x_val,
-        val_y,
-        cosine_over_all=teacher is not None,
-        log=log,
-    )
+    model = load_student(args.init_from, tokenizer) if args.init_from else None
+    history: dict[str, list[float]] = {}
+    if args.epochs > 0:
+        model, fitted = fit_student(
+            args, rows, tokenizer, fit_texts, val_texts, x_val, val_y,
+            cosine_over_all=teacher is not None, log=log, initial=model,
+        )  # fmt: skip
+        history = fitted.history
+    assert model is not None  # parse_args: --epochs 0 only with --init-from
+    stage_two = None
+    if args.review_epochs > 0:
+        stage_two = run_stage_two(
+            args, model, tokenizer, fit_texts, fit_y, val_texts, val_y, cross_fitted, log
+        )
     fit_seconds = time.monotonic() - fit_started
-    monitored = history.history["val_whole_review_accuracy"]
+    monitored = history.get("val_whole_review_accuracy", [])
 
     twin = inference_twin(model, NUM_WORDS, MAXLEN)
     max_diff = check_equivalence(model, twin, x_val[:512])
@@ -173,8 +177,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "export_max_abs_diff": max_diff,
         "training": {
             "epochs_run": len(monitored),
-            "best_epoch": int(np.argmax(monitored)) + 1,
-            "history": {k: [round(float(v), 5) for v in vs] for k, vs in history.history.items()},
+            "best_epoch": int(np.argmax(monitored)) + 1 if monitored else None,
+            "history": {k: [round(float(v), 5) for v in vs] for k, vs in history.items()},
+            "review_stage": stage_two,
             "wall_time_s": round(time.monotonic() - started, 1),
             "fit_time_s": round(fit_seconds, 1),
             "levers": levers(args, all_windows=teacher is not None or args.spans > 0),

@@ -15,11 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 V3_METRICS = ROOT / "model_artifacts" / "imdb_lstm" / "3" / "metrics.json"
 LEVERS = (
     "teacher", "label_weight", "spans", "stride", "token_dropout", "embedding_init", "patience",
-    "stopwords", "lr_schedule", "weight_average",
+    "stopwords", "lr_schedule", "weight_average", "review_epochs",
 )  # fmt: skip
 # v3 was trained before two changes to the command line: its "ppmi-svd" had the PMI shift bug that
-# is now spelled "ppmi-svd-v3" (`ppmi-svd` is the textbook PPMI since), and --weight-average (off
-# for v3) did not exist yet.
+# is now spelled "ppmi-svd-v3" (`ppmi-svd` is the textbook PPMI since), and --weight-average,
+# --review-epochs and --init-from (all off for v3) did not exist yet.
 V3_RENAMED = {"ppmi-svd": "ppmi-svd-v3"}
 
 
@@ -31,7 +31,7 @@ def v3_training() -> dict[str, object]:
 def v3_levers() -> dict[str, object]:
     levers = v3_training()["levers"]
     assert isinstance(levers, dict)
-    levers = {**levers, "weight_average": levers.get("weight_average", 0.0)}
+    levers = {"weight_average": 0.0, "review_epochs": 0, "init_from": None, **levers}
     levers["embedding_init"] = V3_RENAMED.get(levers["embedding_init"], levers["embedding_init"])
     return levers
 
@@ -82,6 +82,7 @@ def test_documented_constants() -> None:
         (["--stride", "81"], r"--stride must be in \[1, 80\]"),
         (["--rf-trees", "0"], "--rf-trees must be >= 1"),
         (["--version", "0"], "--version must be a positive integer"),
+        (["--review-epochs", "-1"], "--review-epochs must be >= 0"),
         (["--weight-average", "1"], r"--weight-average must be 0 \(off\) or in \(0, 1\)"),
         (["--weight-average", "-0.5"], r"--weight-average must be 0 \(off\) or in \(0, 1\)"),
     ],
@@ -130,3 +131,12 @@ def test_command_parser_has_the_shared_data_flag() -> None:
     assert parser.parse_args(["--data", "x.tar.gz"]).data == "x.tar.gz"
     assert parser.parse_args([]).data is None
     assert parser.prog == "python -m training.example" and parser.description == "Doc line."
+
+
+def test_epochs_zero_only_continues_from_an_artifact() -> None:
+    with pytest.raises(ValueError, match=r"0 only with --init-from"):
+        parse_args(["--epochs", "0"])
+    args = parse_args(["--epochs", "0", "--init-from", "model_artifacts/imdb_lstm/3"])
+    assert args.epochs == 0 and args.init_from == Path("model_artifacts/imdb_lstm/3")
+    assert options.levers(args, all_windows=True)["init_from"] == "model_artifacts/imdb_lstm/3"
+    assert parse_args(["--quick", "--review-epochs", "3"]).review_epochs == 1
