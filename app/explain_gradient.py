@@ -1,10 +1,11 @@
-"""``/explain`` with ``"method": "gradient"``: one forward and backward pass per scored window.
+"""``/explain``'s ``gradient`` method (the default): one forward and backward pass per window.
 
 The windows go to the model server's batcher exactly as for ``/predict`` (so label and probability
 are the served model's, to the bit) and, at the same time, to a second batcher whose thread runs
-``model_contract.gradients`` - the same network rebuilt from the SavedModel's variables and checked
-against it. That second batcher is built on the first gradient request for a model server (reading
-the variables and the check take ~0.1 s; XLA compiles one program per batch shape on first use,
+``model_contract.gradients`` - the same network rebuilt from the artifact's SavedModel checkpoint
+(``network``'s reader, as on a GPU) and checked against the signature. That second batcher is
+built on the first gradient request for a model server (reading the weights and the check take
+0.1-0.2 s; XLA compiles one program per batch shape on first use,
 1-3 s each) and stopped with the app. It has its own queue limit (``MAX_QUEUE_SIZE`` windows);
 a full queue is a 503 ``queue_full`` like the model's. A model it cannot be built for (not this
 architecture, or the rebuilt network disagrees with the signature) has none: ``/explain`` then
@@ -82,7 +83,7 @@ def _probe(server: ModelServer) -> npt.NDArray[np.int32]:
 
 def _attributor(server: ModelServer) -> GradientAttributor | str:
     """In a thread: the attributor, checked against the signature, or why there is none."""
-    from model_contract.gradients import UnsupportedModel, build_attributor
+    from model_contract.gradients import UnsupportedModel, build_attributor, load_weights
     from model_contract.savedmodel import ServingSignature
 
     runner: Any = server.runner
@@ -92,6 +93,7 @@ def _attributor(server: ModelServer) -> GradientAttributor | str:
     try:
         return build_attributor(
             signature,
+            load_weights(server.artifact.path, signature.maxlen),
             server.artifact.tokenizer.config.oov_id,
             _probe(server),
             device=runner.device,

@@ -7,7 +7,6 @@ OpenAPI, auth, and every bad input /predict rejects (same 4xx, never a 500).
 from __future__ import annotations
 
 import math
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,7 +15,6 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.explain_schemas import ExplainResponse
-from app.main import create_app
 from tests.api.conftest import controlled_app, metric_samples, sample
 from tests.api.test_api import BAD_INPUTS, NEGATIVE, POSITIVE, TEXTS
 from tests.api.test_service_behaviour import wait_for_queue_depth
@@ -227,36 +225,3 @@ def test_openapi_documents_explain(client: TestClient) -> None:
     assert request["method"]["default"] == "gradient"
     assert "default" in request["method"]["description"]
     assert "/" not in schema["paths"]  # the page is not part of the API
-
-
-def test_gradient_needs_a_savedmodel_runner_and_its_thread_stops_with_the_app() -> None:
-    # A wrapped runner (the test double) exposes no signature: asked for by name, a clear 422
-    # (never a 500); left to the default, the exact method answers and says so.
-    c, _ = controlled_app()
-    try:
-        for _ in range(2):  # the refusal is remembered: the same answers again
-            response = c.post("/explain", json={"text": "great", "method": "gradient"})
-            assert response.status_code == 422, response.text
-            assert "not available" in response.json()["detail"]
-            assert response.json()["errors"][0]["loc"] == ["body", "method"]
-            default = c.post("/explain", json={"text": "great film"})
-            assert default.status_code == 200, default.text
-            body = default.json()
-            ExplainResponse.model_validate(body)
-            assert (body["method"], body["baseline"]) == ("occlusion", "remove")
-            assert body["rows"] == body["windows"] + body["explained_words"] == 3
-            exact = c.post("/explain", json={"text": "great film", "method": "occlusion"})
-            assert exact.json() == body
-    finally:
-        c.__exit__(None, None, None)
-
-    def gradient_threads() -> set[threading.Thread]:
-        return {t for t in threading.enumerate() if t.name.startswith("gradients-")}
-
-    before = gradient_threads()  # other apps of this session may have theirs
-    with TestClient(create_app(Settings())) as c:
-        assert c.post("/explain", json={"text": "great"}).json()["method"] == "gradient"
-        assert c.post("/explain", json={"text": "great", "method": "gradient"}).status_code == 200
-        (thread,) = gradient_threads() - before
-    thread.join(timeout=10)  # shut down with the app (it may take a moment to return)
-    assert not thread.is_alive()
