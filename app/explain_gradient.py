@@ -1,12 +1,15 @@
-"""``/explain`` with ``"method": "gradient"``: one forward and backward pass per scored window.
+"""``/explain``'s ``gradient`` method (the default): one forward and backward pass per window.
 
 The windows go to the model server's batcher exactly as for ``/predict`` (so label and probability
 are the served model's, to the bit) and, at the same time, to a second batcher whose thread runs
-``model_contract.gradients`` - the same network rebuilt from the SavedModel's variables and checked
-against it. That second batcher is built on the first gradient request for a model server (reading
-the variables and the check take ~0.1 s; XLA compiles one program per batch shape on first use,
+``model_contract.gradients`` - the same network rebuilt from the artifact's SavedModel checkpoint
+(``network``'s reader, as on a GPU) and checked against the signature. That second batcher is
+built on the first gradient request for a model server (reading the weights and the check take
+0.1-0.2 s; XLA compiles one program per batch shape on first use,
 1-3 s each) and stopped with the app. It has its own queue limit (``MAX_QUEUE_SIZE`` windows);
-a full queue is a 503 ``queue_full`` like the model's.
+a full queue is a 503 ``queue_full`` like the model's. A model it cannot be built for (not this
+architecture, or the rebuilt network disagrees with the signature) has none: ``/explain`` then
+answers 422 if the request named the method, and falls back to occlusion if it was the default.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ def _probe(server: ModelServer) -> npt.NDArray[np.int32]:
 
 def _attributor(server: ModelServer) -> GradientAttributor | str:
     """In a thread: the attributor, checked against the signature, or why there is none."""
-    from model_contract.gradients import UnsupportedModel, build_attributor
+    from model_contract.gradients import UnsupportedModel, build_attributor, load_weights
     from model_contract.savedmodel import ServingSignature
 
     runner: Any = server.runner
@@ -90,6 +93,7 @@ def _attributor(server: ModelServer) -> GradientAttributor | str:
     try:
         return build_attributor(
             signature,
+            load_weights(server.artifact.path, signature.maxlen),
             server.artifact.tokenizer.config.oov_id,
             _probe(server),
             device=runner.device,
@@ -109,24 +113,28 @@ async def _make(server: ModelServer, max_queue_size: int) -> GradientBatcher | s
 
 async def gradient_batcher(
     app: FastAPI, server: ModelServer, max_queue_size: int
-) -> GradientBatcher:
-    """The server's gradient batcher, built on first use; 422 if this model cannot have one."""
+) -> GradientBatcher | str:
+    """The server's gradient batcher, built on first use, or why this model cannot have one.
+
+    Once built (or refused), the answer is a finished task: awaiting it does not suspend."""
     built: dict[ModelServer, asyncio.Task[GradientBatcher | str]] = app.state.gradient_batchers
     for unloaded in [s for s in built if s.state == "stopped"]:  # hot reload unloaded its model
         await _stop(built.pop(unloaded))
     task = built.get(server)
     if task is None or (task.done() and task.exception() is not None):  # failed: try again
         task = built[server] = asyncio.create_task(_make(server, max_queue_size))
-    made = await asyncio.shield(task)  # a cancelled request does not cancel the build
-    if isinstance(made, str):
-        error = {
-            "type": "value_error",
-            "loc": ("body", "method"),
-            "msg": f"method 'gradient' is not available for model version {server.version}: {made}",
-            "input": "gradient",
-        }
-        raise RequestValidationError([error])
-    return made
+    return await asyncio.shield(task)  # a cancelled request does not cancel the build
+
+
+def unavailable(version: str, reason: str) -> RequestValidationError:
+    """The 422 for a request that names ``"method": "gradient"`` for a model without one."""
+    error = {
+        "type": "value_error",
+        "loc": ("body", "method"),
+        "msg": f"method 'gradient' is not available for model version {version}: {reason}",
+        "input": "gradient",
+    }
+    return RequestValidationError([error])
 
 
 async def stop_all(app: FastAPI) -> None:

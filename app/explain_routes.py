@@ -21,9 +21,16 @@ from app.config import Settings
 from app.deps import runtime_of
 from app.errors import ERROR_RESPONSES
 from app.explain import explain, explain_gradient, plan_explanation
-from app.explain_gradient import Attribution, gradient_batcher, stop_all
-from app.explain_schemas import ExplainRequest, ExplainResponse
+from app.explain_gradient import (
+    Attribution,
+    GradientBatcher,
+    gradient_batcher,
+    stop_all,
+    unavailable,
+)
+from app.explain_schemas import ExplainMethod, ExplainRequest, ExplainResponse
 from app.explain_words import ExplainResponseDict
+from app.model_server import ModelServer
 from app.schemas import Label
 
 DEMO_PAGE = Path(__file__).resolve().parent / "static" / "demo.html"
@@ -62,18 +69,20 @@ def _check_limits(body: ExplainRequest, settings: Settings) -> None:
 async def explain_text(body: ExplainRequest, request: Request) -> Response:
     """Label, P(positive) and every word's contribution to it, in log-odds.
 
-    ``occlusion`` (default): each word the model read is removed from every scored window that
+    ``gradient`` (default): one forward and backward pass per scored window (no budget cut), a
+    first-order estimate of replacing each word by the unknown-word id; see docs/explain.md. For a
+    model version it cannot be used with, a request naming it is a 422 and a request leaving
+    ``method`` out is answered by occlusion (``"method": "occlusion"`` in the answer).
+    ``occlusion`` (exact): each word the model read is removed from every scored window that
     holds it (the window keeps its end); its contribution is logit(P) minus logit(P without it).
     All variant rows of all windows go to the batcher at once, counted by its queue limit. Cost:
     at most ``MAX_ROWS_PER_REQUEST`` rows (default 512); words beyond that budget (counted from the
     end of the review) are ``not_explained``, words outside the scored windows ``not_scored``.
-    ``gradient``: one forward and backward pass per scored window (no budget cut), a first-order
-    estimate of replacing each word by the unknown-word id; see docs/explain.md.
     """
     runtime = runtime_of(request)
     settings = runtime.settings
     _check_limits(body, settings)
-    server = runtime.server(body.model_version)  # picked here, submitted to without an await
+    server, method, gradients = await _pick(request, body)  # submitted to without an await
     artifact = server.artifact
     policy = artifact.scoring
     mode = body.scoring or runtime.default_mode(server)
@@ -85,13 +94,12 @@ async def explain_text(body: ExplainRequest, request: Request) -> Response:
         mode,
         max_windows=policy.max_windows,
         max_rows=budget,
-        method=body.method,
+        method=method,
     )
     n_oov = plan.ids.count(plan.config.oov_id)
     runtime.metrics.observe_text(len(plan.ids) - 1, n_oov, plan.n_windows)
     rows = list(plan.rows)
-    if body.method == "gradient":
-        gradients = await gradient_batcher(request.app, server, settings.max_queue_size)
+    if gradients is not None:
         outputs, attributions = await _both(
             runtime.infer(server, rows), gradients.attribute(rows, settings.request_timeout_s)
         )
@@ -108,7 +116,7 @@ async def explain_text(body: ExplainRequest, request: Request) -> Response:
         "windows": result.windows,
         "model_version": server.version,
         "scoring": mode,
-        "method": body.method,
+        "method": method,
         "baseline": plan.baseline,
         "unit": "logit",
         "logit": result.logit,
@@ -117,6 +125,29 @@ async def explain_text(body: ExplainRequest, request: Request) -> Response:
         "tokens": result.tokens,
     }
     return Response(to_json(response), media_type="application/json")
+
+
+async def _pick(
+    request: Request, body: ExplainRequest
+) -> tuple[ModelServer, ExplainMethod, GradientBatcher | None]:
+    """The model server, the method that will run and, for ``gradient``, its batcher.
+
+    Getting the gradient batcher awaits (its first build runs in a thread); if a hot reload
+    unloaded the picked version meanwhile, the version is picked again, so the caller submits to
+    a server it has just picked (``Runtime.infer``'s rule)."""
+    runtime = runtime_of(request)
+    for _ in range(3):
+        server = runtime.server(body.model_version)
+        if body.method == "occlusion":
+            return server, "occlusion", None
+        made = await gradient_batcher(request.app, server, runtime.settings.max_queue_size)
+        gradients = made if isinstance(made, GradientBatcher) else None
+        if gradients is None and "method" in body.model_fields_set:
+            raise unavailable(server.version, str(made))  # asked for by name: say why not
+        # Left out: the default falls back to the exact method, and the answer says which ran.
+        if runtime.server(body.model_version) is server:
+            break
+    return server, "occlusion" if gradients is None else "gradient", gradients
 
 
 async def _both(

@@ -26,11 +26,14 @@ class ExplainRequest(BaseModel):
     scoring: Mode | None = Field(None, description="As for /predict; unset: the model's default.")
     model_version: ModelVersion | None = None
     method: ExplainMethod = Field(
-        "occlusion",
+        "gradient",
         description=(
-            "'occlusion' (default): each word removed, exact, one model row per (word, window); "
-            "'gradient': gradient x (embedding - unknown-word embedding), one forward and "
-            "backward pass per window - a first-order estimate, several times cheaper."
+            "'gradient' (default): gradient x (embedding - unknown-word embedding), one forward "
+            "and backward pass per window - a first-order estimate, several times cheaper; "
+            "'occlusion': each word removed, exact, one model row per (word, window). If the "
+            "model version cannot be explained by gradient, a request that names 'gradient' is a "
+            "422, one that leaves 'method' out is answered by occlusion (the answer's 'method' "
+            "says which ran)."
         ),
     )
 

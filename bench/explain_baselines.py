@@ -40,7 +40,7 @@ def main() -> int:
     parser.add_argument("--model-dir", type=Path, default=None)
     args = parser.parse_args()
 
-    from model_contract.gradients import build_attributor
+    from model_contract.gradients import build_attributor, load_weights
     from model_contract.runner import ModelRunner
     from training.data import load_imdb
 
@@ -50,7 +50,8 @@ def main() -> int:
     runner = ModelRunner(artifact.path, tok.config.maxlen, settings.batch_policy)
     runner.warmup()
     golden = np.asarray([g["ids"] for g in artifact.preprocessing["golden"]], np.int32)
-    attributor = build_attributor(runner.signature, tok.config.oov_id, golden)
+    weights = load_weights(artifact.path, tok.config.maxlen)
+    attributor = build_attributor(runner.signature, weights, tok.config.oov_id, golden)
     step = settings.max_batch_size
 
     def run(rows: np.ndarray) -> list[float]:

@@ -1,8 +1,8 @@
 """/explain (both methods) vs /predict latency at concurrency 1 on the same ~1.7 KB real review.
 
 One service (``bench.server``: the serve settings of ``make serve``) and one keep-alive connection;
-``/predict``, ``/explain`` (occlusion) and ``/explain`` (gradient) take turns request by request, so
-drift on this shared machine hits all alike. Prints one table row per case and route: p50/p95, the
+``/predict``, ``/explain`` (occlusion, exact) and ``/explain`` (gradient, the default) take turns
+request by request, so drift on this shared machine hits all alike. Prints one table row per case and route: p50/p95, the
 ratio of the medians to ``/predict``'s, what an explanation cost (model rows, windows, explained
 words), and the mean time per request in SavedModel calls from the server's own
 ``sentiment_inference_duration_seconds`` (a separate run of each route alone; the gradient method's
@@ -62,8 +62,8 @@ def post(conn: http.client.HTTPConnection, path: str, body: bytes) -> tuple[floa
 
 ROUTES = {  # label -> (path, extra body)
     "/predict": ("/predict", {}),
-    "/explain occlusion": ("/explain", {"method": "occlusion"}),
-    "/explain gradient": ("/explain", {"method": "gradient"}),
+    "/explain occlusion": ("/explain", {"method": "occlusion"}),  # the exact option
+    "/explain gradient": ("/explain", {"method": "gradient"}),  # the default, named explicitly
 }
 
 

@@ -8,7 +8,9 @@ FastAPI. Modules:
 - ``artifact``: reading a versioned artifact and proving it matches this code;
 - ``savedmodel``: the one function that calls the exported SavedModel signature;
 - ``network``: the seed network's Keras definition, and ``rebuild_network`` from an artifact's
-  SavedModel weights;
+  SavedModel weights (the one reader of them; ``seed_weights``: the arrays by role);
+- ``gradients``: per-word gradient attributions through that rebuilt network, checked against the
+  signature (``/explain``'s default method);
 - ``cudnn``: the GPU serving function (the rebuilt network traced on the GPU, cuDNN kernel) and
   the checks that decide whether it may replace the SavedModel;
 - ``runner``: device choice, XLA compilation with padded batch shapes, the GPU kernel, warm-up.

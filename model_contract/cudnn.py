@@ -101,7 +101,12 @@ def trace_serving_function(model: Any, maxlen: int, device: str) -> Any:
 
     function = tf.function(serve, input_signature=[tf.TensorSpec([None, maxlen], tf.int32)])
     with tf.device(device):
-        return function.get_concrete_function()
+        concrete = function.get_concrete_function()
+    # The function holds the model's variables only weakly: once a garbage collection frees the
+    # model, calls still run but ``concrete.variables`` (``cudnn_weight_variables``) fails. Keep
+    # the model alive as long as the function.
+    concrete.keras_model = model
+    return concrete
 
 
 def build_cudnn_function(artifact_path: Path, maxlen: int, device: str) -> Any:

@@ -3,10 +3,11 @@
 The SavedModel's signature maps ids to P(positive); its embedding lookup and LSTM loop sit inside
 the restored graph, whose gradient with respect to the looked-up embeddings cannot be taken in a
 compiled function (measured: 30 ms per window in eager mode, no XLA). So the same arithmetic is
-rebuilt here from the signature's own variables - Embedding -> LSTM (Keras gate order i, f, c, o;
-sigmoid gates, tanh cell and output) -> Dense(1) on the last state - and checked against the
-signature on real rows before it is used (``build_attributor``): another architecture, or any
-drift, is refused, so an attribution is always one of the served model.
+rebuilt here - Embedding -> LSTM (Keras gate order i, f, c, o; sigmoid gates, tanh cell and
+output) -> Dense(1) on the last state - from the artifact's weights as ``network`` reads them for
+every rebuilt network (``load_weights``: ``rebuild_network`` -> ``seed_weights``), and checked
+against the signature on real rows before it is used (``build_attributor``): another
+architecture, or any drift, is refused, so an attribution is always one of the served model.
 
 ``attribute(ids)`` returns each row's logit and, per column, gradient x (input - baseline) on the
 embedding: d logit / d x_t . (x_t - x_unknown), the first-order estimate of how much the row's
@@ -17,23 +18,17 @@ XLA-compiled per padded batch size on a CPU, like ``runner.ModelRunner``.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import fields
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import tensorflow as tf
 
+from model_contract.network import NetworkError, SeedWeights, rebuild_network, seed_weights
 from model_contract.savedmodel import ServingSignature
 
-# role -> variable name in the exported signature (all committed versions use these).
-VARIABLES = {
-    "embedding": "embedding/embeddings:0",
-    "kernel": "lstm/lstm_cell/kernel:0",
-    "recurrent": "lstm/lstm_cell/recurrent_kernel:0",
-    "bias": "lstm/lstm_cell/bias:0",
-    "dense": "probability/kernel:0",
-    "dense_bias": "probability/bias:0",
-}
 # Padded batch sizes, compiled on first use. Not 1: XLA's program for one row ran 3x slower than
 # the one for two (2.95 vs 0.87 ms, in-process, one intra-op thread).
 BATCH_SIZES = (2, 4, 8, 16, 32)
@@ -44,11 +39,17 @@ class UnsupportedModel(ValueError):
     """The artifact is not the Embedding -> LSTM -> Dense network this module rebuilds."""
 
 
-def _checked(weights: Mapping[str, npt.NDArray[np.float32]]) -> dict[str, tf.Tensor]:
-    missing = [name for name in VARIABLES.values() if name not in weights]
-    if missing:
-        raise UnsupportedModel(f"signature has no variables {missing}")
-    w = {role: np.asarray(weights[name], np.float32) for role, name in VARIABLES.items()}
+def load_weights(artifact_path: Path, maxlen: int) -> SeedWeights:
+    """The artifact's weights, read as for every rebuilt network; ``UnsupportedModel`` if they do
+    not map onto the seed network (``network.map_weights``) or cannot be read."""
+    try:
+        return seed_weights(rebuild_network(artifact_path, maxlen))
+    except NetworkError as exc:
+        raise UnsupportedModel(str(exc)) from exc
+
+
+def _checked(weights: SeedWeights) -> dict[str, tf.Tensor]:
+    w = {f.name: np.asarray(getattr(weights, f.name), np.float32) for f in fields(weights)}
     (_, dim), (units4,) = w["embedding"].shape, w["bias"].shape
     units = units4 // 4
     expected = {
@@ -59,7 +60,7 @@ def _checked(weights: Mapping[str, npt.NDArray[np.float32]]) -> dict[str, tf.Ten
     }
     for role, shape in expected.items():
         if w[role].shape != shape:
-            raise UnsupportedModel(f"{VARIABLES[role]} has shape {w[role].shape}, not {shape}")
+            raise UnsupportedModel(f"{role} weights have shape {w[role].shape}, not {shape}")
     return {role: tf.constant(value) for role, value in w.items()}
 
 
@@ -68,7 +69,7 @@ class GradientAttributor:
 
     def __init__(
         self,
-        weights: Mapping[str, npt.NDArray[np.float32]],
+        weights: SeedWeights,
         maxlen: int,
         oov_id: int,
         batch_sizes: Sequence[int] = BATCH_SIZES,
@@ -128,16 +129,16 @@ class GradientAttributor:
 
 def build_attributor(
     signature: ServingSignature,
+    weights: SeedWeights,
     oov_id: int,
     probe: npt.NDArray[np.int32],
     device: str = "/CPU:0",
     xla: bool = True,
 ) -> GradientAttributor:
-    """An attributor from the signature's variables, refused unless it reproduces the signature's
-    outputs on ``probe`` (real, padded and unpadded rows) within ``TOLERANCE``."""
-    attributor = GradientAttributor(
-        signature.weights(), signature.maxlen, oov_id, device=device, xla=xla
-    )
+    """An attributor from ``weights`` (``load_weights`` of the signature's artifact), refused
+    unless it reproduces the signature's outputs on ``probe`` (real, padded and unpadded rows)
+    within ``TOLERANCE``."""
+    attributor = GradientAttributor(weights, signature.maxlen, oov_id, device=device, xla=xla)
     z, _ = attributor.attribute(probe)
     expected = signature.predict(probe).astype(np.float64)
     diff = float(np.abs(1 / (1 + np.exp(-z.astype(np.float64))) - expected).max())

@@ -4,8 +4,9 @@
 ``training/model.py`` adds compilation and the inference twin). ``rebuild_network`` makes an
 inference copy (``recurrent_dropout=0``, so Keras may pick the fused cuDNN kernel) whose weights
 are read straight from the artifact's SavedModel checkpoint (``variables/``): no extra file in
-the artifact, so the manifest check already covers them. Callers: the GPU serving function
-(``model_contract.cudnn``) and anything that needs the network as Keras layers (e.g. gradients).
+the artifact, so the manifest check already covers them. This is the one reader of an artifact's
+weights; its callers: the GPU serving function (``model_contract.cudnn``) and, through
+``seed_weights`` (the arrays by role), the gradient attributions (``model_contract.gradients``).
 
 The rebuilt network is NOT the SavedModel: callers must check its outputs against
 ``savedmodel.ServingSignature`` (the runner does, on the golden examples) before trusting it.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +132,33 @@ def rebuild_network(artifact_path: Path, maxlen: int | None = None) -> keras.Mod
     for weight in model.weights:
         weight.assign(values[weight.path])
     return model
+
+
+@dataclass(frozen=True)
+class SeedWeights:
+    """The seed network's weights as float32 arrays, in Keras' layouts (LSTM gates i, f, c, o)."""
+
+    embedding: npt.NDArray[np.float32]  # [num_words, EMBEDDING_DIM]
+    kernel: npt.NDArray[np.float32]  # LSTM input kernel [EMBEDDING_DIM, 4 * LSTM_UNITS]
+    recurrent: npt.NDArray[np.float32]  # LSTM recurrent kernel [LSTM_UNITS, 4 * LSTM_UNITS]
+    bias: npt.NDArray[np.float32]  # LSTM bias [4 * LSTM_UNITS]
+    dense: npt.NDArray[np.float32]  # output kernel [LSTM_UNITS, 1]
+    dense_bias: npt.NDArray[np.float32]  # output bias [1]
+
+
+def seed_weights(model: keras.Model) -> SeedWeights:
+    """The arrays of a ``build_model`` network (e.g. ``rebuild_network``'s), by role."""
+
+    def values(variable: Any) -> npt.NDArray[np.float32]:
+        return np.asarray(keras.ops.convert_to_numpy(variable), dtype=np.float32)
+
+    cell = model.get_layer("lstm").cell
+    dense = model.get_layer("probability")
+    return SeedWeights(
+        embedding=values(model.get_layer("embedding").embeddings),
+        kernel=values(cell.kernel),
+        recurrent=values(cell.recurrent_kernel),
+        bias=values(cell.bias),
+        dense=values(dense.kernel),
+        dense_bias=values(dense.bias),
+    )

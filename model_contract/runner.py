@@ -100,7 +100,7 @@ class ModelRunner:
 
     @property
     def signature(self) -> ServingSignature:
-        """The loaded signature (its variables feed ``gradients.build_attributor``)."""
+        """The loaded signature (``gradients.build_attributor`` checks its rebuilt network on it)."""
         return self._signature
 
     def predict(self, ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:

@@ -42,10 +42,6 @@ class ServingSignature:
         """P(positive) [n] for int32 ids [n, maxlen] (a tensor; traceable inside tf.function)."""
         return self._fn(**{INPUT_NAME: ids})[OUTPUT_NAME]
 
-    def weights(self) -> dict[str, npt.NDArray[np.float32]]:
-        """The signature's variables by name (e.g. ``embedding/embeddings:0``), as numpy copies."""
-        return {v.name: np.asarray(v.numpy()) for v in self._fn.variables}
-
     def predict(self, ids: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
         """The same call on numpy arrays (tests, bench, evaluation helpers)."""
         out = self(tf.constant(ids, dtype=tf.int32))

@@ -7,7 +7,6 @@ OpenAPI, auth, and every bad input /predict rejects (same 4xx, never a 500).
 from __future__ import annotations
 
 import math
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,7 +15,6 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.explain_schemas import ExplainResponse
-from app.main import create_app
 from tests.api.conftest import controlled_app, metric_samples, sample
 from tests.api.test_api import BAD_INPUTS, NEGATIVE, POSITIVE, TEXTS
 from tests.api.test_service_behaviour import wait_for_queue_depth
@@ -24,15 +22,16 @@ from tests.api.test_service_behaviour import wait_for_queue_depth
 LONG_REVIEW = " ".join(f"{w} great awful film" for w in range(400))  # 1,600 kept words
 
 
-@pytest.mark.parametrize("method", ["occlusion", "gradient"])
+@pytest.mark.parametrize("method", [None, "occlusion", "gradient"])
 @pytest.mark.parametrize("scoring", [None, "last", "whole"])
 @pytest.mark.parametrize("text", TEXTS)
 def test_explain_agrees_with_predict(
-    client: TestClient, text: str, scoring: str | None, method: str
+    client: TestClient, text: str, scoring: str | None, method: str | None
 ) -> None:
     body: dict[str, Any] = {"text": text} if scoring is None else {"text": text, "scoring": scoring}
     predicted = client.post("/predict", json=body).json()
-    response = client.post("/explain", json={**body, "method": method})
+    response = client.post("/explain", json=body if method is None else {**body, "method": method})
+    method = method or "gradient"  # the default
     assert response.status_code == 200, response.text
     explained = response.json()
     ExplainResponse.model_validate(explained)
@@ -109,7 +108,8 @@ def test_a_max_length_review_costs_at_most_the_row_budget(client: TestClient) ->
     budget = Settings().rows_per_request
     text = (LONG_REVIEW * 3)[: Settings().max_text_chars]
     for scoring in ("whole", "last"):
-        body = client.post("/explain", json={"text": text, "scoring": scoring}).json()
+        request = {"text": text, "scoring": scoring, "method": "occlusion"}
+        body = client.post("/explain", json=request).json()
         assert body["rows"] <= budget
         statuses = [t["status"] for t in body["tokens"]]
         if scoring == "whole":
@@ -118,6 +118,11 @@ def test_a_max_length_review_costs_at_most_the_row_budget(client: TestClient) ->
             assert read[-1] == "scored" and read[0] == "not_explained"  # from the end backwards
         else:
             assert body["rows"] == body["explained_words"] + 1 <= 80
+        # The default (gradient) costs the windows and explains every word it read.
+        body = client.post("/explain", json={"text": text, "scoring": scoring}).json()
+        assert body["method"] == "gradient"
+        assert body["rows"] == body["windows"] <= 32
+        assert "not_explained" not in {t["status"] for t in body["tokens"]}
 
 
 @pytest.mark.parametrize("method", ["occlusion", "gradient"])
@@ -140,15 +145,16 @@ def test_row_budget_follows_max_rows_per_request_and_queue_limit_counts_rows() -
     c, runner = controlled_app(
         max_batch_size=8, max_queue_size=64, max_texts_per_request=4, max_rows_per_request=40
     )
+    occlusion = {"text": LONG_REVIEW, "method": "occlusion"}
     try:
-        body = c.post("/explain", json={"text": LONG_REVIEW, "scoring": "whole"}).json()
+        body = c.post("/explain", json={**occlusion, "scoring": "whole"}).json()
         assert body["rows"] == 40
         runner.gate.clear()
         with ThreadPoolExecutor(max_workers=2) as pool:
-            first = pool.submit(c.post, "/explain", json={"text": LONG_REVIEW})
+            first = pool.submit(c.post, "/explain", json=occlusion)
             assert runner.entered.wait(30)
             wait_for_queue_depth(c, 40 - 8)  # one batch of 8 rows is inside the model call
-            refused = c.post("/explain", json={"text": LONG_REVIEW})  # 32 + 40 > 64 rows
+            refused = c.post("/explain", json=occlusion)  # 32 + 40 > 64 rows
             assert refused.status_code == 503 and refused.json()["code"] == "queue_full"
             assert refused.headers["retry-after"] == "1"
             runner.gate.set()
@@ -216,26 +222,6 @@ def test_openapi_documents_explain(client: TestClient) -> None:
     assert {"unit", "logit", "method", "baseline", "rows", "tokens"} <= set(response)
     request = schema["components"]["schemas"]["ExplainRequest"]["properties"]
     assert set(request["method"]["enum"]) == {"occlusion", "gradient"}
+    assert request["method"]["default"] == "gradient"
+    assert "default" in request["method"]["description"]
     assert "/" not in schema["paths"]  # the page is not part of the API
-
-
-def test_gradient_needs_a_savedmodel_runner_and_its_thread_stops_with_the_app() -> None:
-    # A wrapped runner (the test double) exposes no signature: a clear 422, never a 500.
-    c, _ = controlled_app()
-    try:
-        response = c.post("/explain", json={"text": "great", "method": "gradient"})
-        assert response.status_code == 422, response.text
-        assert "not available" in response.json()["detail"]
-        assert c.post("/explain", json={"text": "great"}).status_code == 200
-    finally:
-        c.__exit__(None, None, None)
-
-    def gradient_threads() -> set[threading.Thread]:
-        return {t for t in threading.enumerate() if t.name.startswith("gradients-")}
-
-    before = gradient_threads()  # other apps of this session may have theirs
-    with TestClient(create_app(Settings())) as c:
-        assert c.post("/explain", json={"text": "great", "method": "gradient"}).status_code == 200
-        (thread,) = gradient_threads() - before
-    thread.join(timeout=10)  # shut down with the app (it may take a moment to return)
-    assert not thread.is_alive()

@@ -1,5 +1,6 @@
-"""/explain end to end with the real model: contributions are real deletions, and a calibrated
-whole-review artifact (what newer versions ship) is explained with the same windows as /predict.
+"""/explain end to end with the real model: occlusion's contributions are real deletions, and a
+calibrated whole-review artifact (what newer versions ship) is explained, by the default method and
+by occlusion, with the same windows as /predict.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ def logit(p: float) -> float:
 
 
 def test_last_mode_contributions_are_exact_deletions(client: TestClient) -> None:
-    """In 'last' mode a contribution is logit(P(review)) - logit(P(review with that word cut
-    out)), exactly; ``probability_change`` the same in probability."""
+    """In 'last' mode an occlusion contribution is logit(P(review)) - logit(P(review with that
+    word cut out)), exactly; ``probability_change`` the same in probability."""
     for text in (REVIEW, POSITIVE, NEGATIVE):
-        body = client.post("/explain", json={"text": text, "scoring": "last"}).json()
+        request = {"text": text, "scoring": "last", "method": "occlusion"}
+        body = client.post("/explain", json=request).json()
         scored = [t for t in body["tokens"] if t["status"] == "scored"]
         edited = [text[: t["start"]] + text[t["end"] :] for t in scored]
         predicted = client.post("/predict", json={"texts": edited, "scoring": "last"}).json()
@@ -63,13 +65,18 @@ def calibrated_client(
         yield c
 
 
-def test_calibrated_whole_review_artifact(calibrated_client: TestClient) -> None:
+@pytest.mark.parametrize("method", [None, "occlusion"])
+def test_calibrated_whole_review_artifact(
+    calibrated_client: TestClient, method: str | None
+) -> None:
     c = calibrated_client
     assert c.get("/model").json()["default_scoring"] == "whole"
     long_review = " ".join([REVIEW, NEGATIVE, POSITIVE] * 4)  # 5 overlapping windows
     for text in (REVIEW, long_review):
         predicted = c.post("/predict", json={"text": text}).json()
-        explained = c.post("/explain", json={"text": text}).json()
+        request = {"text": text} if method is None else {"text": text, "method": method}
+        explained = c.post("/explain", json=request).json()
+        assert explained["method"] == (method or "gradient")
         assert explained["scoring"] == "whole"
         assert explained["windows"] == predicted["windows"]
         assert explained["probability"] == pytest.approx(predicted["probability"], abs=1e-6)
@@ -77,7 +84,9 @@ def test_calibrated_whole_review_artifact(calibrated_client: TestClient) -> None
         statuses = {t["status"] for t in explained["tokens"]}
         assert "scored" in statuses and "not_scored" not in statuses
     assert explained["windows"] > 2
-    # Words in two overlapping windows cost two rows each.
-    assert explained["rows"] > explained["windows"] + explained["explained_words"]
+    if method == "occlusion":  # words in two overlapping windows cost two rows each
+        assert explained["rows"] > explained["windows"] + explained["explained_words"]
+    else:  # the default (gradient): one forward and backward pass per window
+        assert explained["rows"] == explained["windows"]
     tokens = {t["text"]: t for t in explained["tokens"] if t["status"] == "scored"}
     assert tokens["superb"]["contribution"] > 0 and tokens["awful"]["contribution"] < 0

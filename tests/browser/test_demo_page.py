@@ -153,7 +153,10 @@ def test_type_a_review_and_see_why(browser: Any, tmp_path: Path) -> None:
         box.send_keys(REVIEW)
         browser.find_element("id", "submit").click()
         explain_and_wait(browser)
+        # The page sends no method: the service's default (gradient) answers.
         expected = httpx.post(f"{server.url}/explain", json={"text": REVIEW}, timeout=30).json()
+        assert expected["method"] == "gradient"
+        assert browser.find_element("id", "method-used").text == "gradient"
         assert browser.find_element("id", "label").text.lower() == expected["label"]
         shown = browser.find_element("id", "probability-text").text
         assert shown == f"P(positive) = {expected['probability']:.3f}"
@@ -177,17 +180,17 @@ def test_type_a_review_and_see_why(browser: Any, tmp_path: Path) -> None:
         explain_and_wait(browser, previous=shown)
         expected = httpx.post(f"{server.url}/explain", json={"text": picked}, timeout=30).json()
         check_highlights(browser, expected)
-        assert browser.find_element("id", "method-used").text == "occlusion"
+        assert browser.find_element("id", "method-used").text == "gradient"
         browser.save_screenshot(str(tmp_path / "demo.png"))
         if os.environ.get("UPDATE_SCREENSHOT") == "1":
             SCREENSHOT.parent.mkdir(exist_ok=True)
             browser.save_screenshot(str(SCREENSHOT))
 
-        # The gradient method, picked with the keyboard: the same page, its numbers.
+        # The exact method (occlusion), picked with the keyboard: the same page, its numbers.
         browser.find_element("id", "method").send_keys(Keys.ARROW_DOWN)
         browser.find_element("id", "text").send_keys(Keys.CONTROL, Keys.ENTER)
-        wait_for(browser, lambda d: d.find_element("id", "method-used").text == "gradient")
-        body = {"text": picked, "method": "gradient"}
+        wait_for(browser, lambda d: d.find_element("id", "method-used").text == "occlusion")
+        body = {"text": picked, "method": "occlusion"}
         expected = httpx.post(f"{server.url}/explain", json=body, timeout=30).json()
         check_highlights(browser, expected)
 

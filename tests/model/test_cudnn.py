@@ -5,12 +5,15 @@
   SavedModel loader;
 - the rebuilt network's CPU numerics equal the SavedModel's within 1e-5 (the weight mapping);
 - the CPU path keeps its XLA function around the SavedModel's generic loop;
-- the weight mapping fails loudly when the variables do not fit the network.
+- the weight mapping fails loudly when the variables do not fit the network;
+- ``seed_weights`` (what the gradient attributions use) gives each role the SavedModel's array.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +21,13 @@ import pytest
 import tensorflow as tf
 
 from model_contract import cudnn
-from model_contract.network import NetworkError, build_model, map_weights, rebuild_network
+from model_contract.network import (
+    NetworkError,
+    build_model,
+    map_weights,
+    rebuild_network,
+    seed_weights,
+)
 from model_contract.policy import BatchPolicy
 from model_contract.runner import ModelRunner
 from model_contract.savedmodel import ServingSignature
@@ -123,3 +132,30 @@ def test_rebuild_network_refuses_an_artifact_without_variables(tmp_path: Path) -
     (tmp_path / "preprocessing.json").write_text('{"tokenizer": {"maxlen": 80}}')
     with pytest.raises(NetworkError, match="cannot read the SavedModel variables"):
         rebuild_network(tmp_path)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_seed_weights_are_the_savedmodels_by_role(version: int) -> None:
+    path = MODEL_DIR / str(version)
+    weights = seed_weights(rebuild_network(path, MAXLEN))
+    expected = _savedmodel_values(path)
+    names = {
+        "embedding": "embedding/embeddings",
+        "kernel": "lstm/lstm_cell/kernel",
+        "recurrent": "lstm/lstm_cell/recurrent_kernel",
+        "bias": "lstm/lstm_cell/bias",
+        "dense": "probability/kernel",
+        "dense_bias": "probability/bias",
+    }
+    assert {f.name for f in fields(weights)} == set(names)
+    for role, name in names.items():
+        value = getattr(weights, role)
+        assert value.dtype == np.float32
+        np.testing.assert_array_equal(value, expected[name], err_msg=role)
+
+
+def test_the_rebuilt_function_keeps_its_model_alive() -> None:
+    """Its variables are held weakly: after a garbage collection they must still be there."""
+    fn = cudnn.build_cudnn_function(MODEL_DIR / "3", MAXLEN, "/CPU:0")
+    gc.collect()
+    assert {v.name.removesuffix(":0") for v in fn.variables} >= LSTM_WEIGHTS

@@ -1,0 +1,70 @@
+"""Which method answers ``POST /explain``: the default is ``gradient``; a request that names
+``gradient`` for a model version that cannot have it gets a 422 naming ``method``, and a request
+that leaves ``method`` out falls back to ``occlusion`` and says so (docs/explain.md, "Which one
+answers"). Real committed model and lifespan; the gradient batcher's thread stops with the app.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.explain_schemas import ExplainResponse
+from app.main import create_app
+from tests.api.conftest import controlled_app
+
+
+def _refused_then_fallback(c: TestClient, reason: str) -> None:
+    for _ in range(2):  # the refusal is remembered: the same answers again
+        response = c.post("/explain", json={"text": "great", "method": "gradient"})
+        assert response.status_code == 422, response.text
+        assert "not available" in response.json()["detail"]
+        assert reason in response.json()["detail"]
+        assert response.json()["errors"][0]["loc"] == ["body", "method"]
+        default = c.post("/explain", json={"text": "great film"})
+        assert default.status_code == 200, default.text
+        body = default.json()
+        ExplainResponse.model_validate(body)
+        assert (body["method"], body["baseline"]) == ("occlusion", "remove")
+        assert body["rows"] == body["windows"] + body["explained_words"]
+        exact = c.post("/explain", json={"text": "great film", "method": "occlusion"})
+        assert exact.json() == body
+
+
+def test_a_runner_without_a_signature_falls_back_to_occlusion() -> None:
+    # A wrapped runner (the test double) exposes no signature: never a 500.
+    c, _ = controlled_app()
+    try:
+        _refused_then_fallback(c, "no SavedModel signature")
+    finally:
+        c.__exit__(None, None, None)
+
+
+def test_a_rebuilt_network_that_disagrees_falls_back_to_occlusion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The real SavedModel runner, but the check of the rebuilt network refuses it (as it would an
+    # artifact whose network the gradient module does not reproduce).
+    from model_contract import gradients
+
+    monkeypatch.setattr(gradients, "TOLERANCE", -1.0)
+    with TestClient(create_app(Settings())) as c:
+        _refused_then_fallback(c, "differs from the signature")
+
+
+def test_the_default_is_gradient_and_its_thread_stops_with_the_app() -> None:
+    def gradient_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("gradients-")}
+
+    before = gradient_threads()  # other apps of this session may have theirs
+    with TestClient(create_app(Settings())) as c:
+        body = c.post("/explain", json={"text": "great film"}).json()
+        assert (body["method"], body["baseline"], body["rows"]) == ("gradient", "oov", 1)
+        named = c.post("/explain", json={"text": "great film", "method": "gradient"}).json()
+        assert named == body
+        (thread,) = gradient_threads() - before
+    thread.join(timeout=10)  # shut down with the app (it may take a moment to return)
+    assert not thread.is_alive()
