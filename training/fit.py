@@ -92,7 +92,10 @@ def fit_student(
     if args.token_dropout > 0:
         from training.augment import TokenDropout
 
-        batches = TokenDropout(rows.x, rows.y, BATCH_SIZE, args.token_dropout, SEED)
+        batches = TokenDropout(
+            rows.x, rows.y, BATCH_SIZE, args.token_dropout, SEED,
+            rare_rate=args.rare_word_dropout,
+        )  # fmt: skip
         history = model.fit(
             batches,
             epochs=args.epochs,

@@ -88,6 +88,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="share of words replaced by the OOV id, fresh each epoch (training/augment.py)",
     )
     p.add_argument(
+        "--rare-word-dropout",
+        type=float,
+        default=None,
+        metavar="RATE",
+        help="token dropout rate for words of frequency rank >= 5,000 (many film and actor names "
+        "are there); default: the same as --token-dropout",
+    )
+    p.add_argument(
         "--patience",
         type=int,
         default=EARLY_STOPPING_PATIENCE,
@@ -145,6 +153,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         raise ValueError("--token-dropout must be in [0, 1)")
     if args.weight_average != 0.0 and not 0.0 < args.weight_average < 1.0:
         raise ValueError("--weight-average must be 0 (off) or in (0, 1)")
+    if args.rare_word_dropout is not None and not 0.0 <= args.rare_word_dropout < 1.0:
+        raise ValueError("--rare-word-dropout must be in [0, 1)")
+    if args.rare_word_dropout is not None and args.token_dropout == 0:
+        raise ValueError("--rare-word-dropout needs --token-dropout > 0")
     if args.patience < 1:
         raise ValueError("--patience must be >= 1")
     if args.spans < 0:
@@ -176,6 +188,7 @@ def levers(args: argparse.Namespace, all_windows: bool) -> dict[str, object]:
         "lr_schedule": args.lr_schedule,
         "weight_average": args.weight_average,
         "review_epochs": args.review_epochs,
+        "rare_word_dropout": args.rare_word_dropout,
         "init_from": str(args.init_from) if args.init_from else None,
     }
 

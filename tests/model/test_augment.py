@@ -94,3 +94,20 @@ def test_invalid_rate_rejected(rate: float) -> None:
     x, y = rows()
     with pytest.raises(ValueError, match=r"token dropout rate must be in \[0, 1\)"):
         TokenDropout(x, y, BATCH, rate=rate, seed=0)
+
+
+def test_rare_words_get_their_own_rate() -> None:
+    from training.augment import RARE_FROM_ID
+
+    x, y = rows(6)
+    xs, ys = epoch(TokenDropout(x, y, BATCH, rate=0.1, seed=6, rare_rate=0.5))
+    original = x[ys.astype(int)]
+    rare = original >= RARE_FROM_ID
+    common = (original >= INDEX_FROM) & ~rare
+    assert common.sum() > 2000 and rare.sum() > 2000
+    assert float((xs[rare] != original[rare]).mean()) == pytest.approx(0.5, abs=0.02)
+    assert float((xs[common] != original[common]).mean()) == pytest.approx(0.1, abs=0.02)
+    special = original < INDEX_FROM
+    np.testing.assert_array_equal(xs[special], original[special])
+    with pytest.raises(ValueError, match="token dropout rate"):
+        TokenDropout(x, y, BATCH, rate=0.1, seed=6, rare_rate=1.0)

@@ -31,7 +31,13 @@ def v3_training() -> dict[str, object]:
 def v3_levers() -> dict[str, object]:
     levers = v3_training()["levers"]
     assert isinstance(levers, dict)
-    levers = {"weight_average": 0.0, "review_epochs": 0, "init_from": None, **levers}
+    levers = {
+        "weight_average": 0.0,
+        "review_epochs": 0,
+        "init_from": None,
+        "rare_word_dropout": None,
+        **levers,
+    }
     levers["embedding_init"] = V3_RENAMED.get(levers["embedding_init"], levers["embedding_init"])
     return levers
 
@@ -83,6 +89,8 @@ def test_documented_constants() -> None:
         (["--rf-trees", "0"], "--rf-trees must be >= 1"),
         (["--version", "0"], "--version must be a positive integer"),
         (["--review-epochs", "-1"], "--review-epochs must be >= 0"),
+        (["--rare-word-dropout", "1"], r"--rare-word-dropout must be in \[0, 1\)"),
+        (["--rare-word-dropout", "0.4", "--token-dropout", "0"], "needs --token-dropout > 0"),
         (["--weight-average", "1"], r"--weight-average must be 0 \(off\) or in \(0, 1\)"),
         (["--weight-average", "-0.5"], r"--weight-average must be 0 \(off\) or in \(0, 1\)"),
     ],
