@@ -104,6 +104,14 @@ class Settings(BaseSettings):
     threshold: float = Field(
         default=0.5, ge=0, le=1, description="P(positive) >= threshold -> positive."
     )
+    explain_prewarm: bool = Field(
+        default=True,
+        description=(
+            "After start-up, build the default version's gradient explainer and compile its "
+            "common batch shapes in the background, so the first /explain is not the one that "
+            "pays for it (~1 s of CPU; readiness does not wait)."
+        ),
+    )
     api_key: SecretStr | None = Field(
         default=None, description="If set, predict routes need 'Authorization: Bearer <key>'."
     )

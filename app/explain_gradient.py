@@ -137,6 +137,27 @@ def unavailable(version: str, reason: str) -> RequestValidationError:
     return RequestValidationError([error])
 
 
+PREWARM_WINDOWS = (1, 3)  # padded to 2 and 4 rows: the shapes of reviews up to ~4 windows
+
+
+async def prewarm(app: FastAPI, server: ModelServer, max_queue_size: int, timeout_s: float) -> None:
+    """Build ``server``'s gradient batcher and compile its common batch shapes (a background task
+    of the lifespan). Never raises: a model without the gradient method, or a shutdown meanwhile,
+    just ends it."""
+    try:
+        made = await gradient_batcher(app, server, max_queue_size)
+        if isinstance(made, str):
+            return
+        probe = list(_probe(server))
+        for n in PREWARM_WINDOWS:
+            await made.attribute([probe[i % len(probe)] for i in range(n)], timeout_s)
+        logger.info("gradient explainer for version %s built and warmed", server.version)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a warm-up must never take the service down
+        logger.warning("gradient explainer warm-up for version %s: %s", server.version, exc)
+
+
 async def stop_all(app: FastAPI) -> None:
     """Shut down every gradient batcher of the app (end of the lifespan)."""
     built: dict[ModelServer, asyncio.Task[GradientBatcher | str]] = getattr(

@@ -128,6 +128,7 @@ def create_app(
         device = runtime.server().runner.device
         announcer = asyncio.create_task(announce_ready(runtime.version, device, app.docs_url))
         restore = install_drain_handlers(runtime)
+        explain_routes.warm(app, runtime.server(), settings)
         try:
             yield
         finally:

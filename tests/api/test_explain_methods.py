@@ -7,14 +7,18 @@ answers"). Real committed model and lifespan; the gradient batcher's thread stop
 from __future__ import annotations
 
 import threading
+import time
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.explain_gradient import GradientBatcher
 from app.explain_schemas import ExplainResponse
 from app.main import create_app
-from tests.api.conftest import controlled_app
+from tests.api.conftest import controlled_app, explain_warmed
 
 
 def _refused_then_fallback(c: TestClient, reason: str) -> None:
@@ -61,6 +65,7 @@ def test_the_default_is_gradient_and_its_thread_stops_with_the_app() -> None:
 
     before = gradient_threads()  # other apps of this session may have theirs
     with TestClient(create_app(Settings())) as c:
+        explain_warmed(c)  # the two answers are compared exactly
         body = c.post("/explain", json={"text": "great film"}).json()
         assert (body["method"], body["baseline"], body["rows"]) == ("gradient", "oov", 1)
         named = c.post("/explain", json={"text": "great film", "method": "gradient"}).json()
@@ -68,3 +73,57 @@ def test_the_default_is_gradient_and_its_thread_stops_with_the_app() -> None:
         (thread,) = gradient_threads() - before
     thread.join(timeout=10)  # shut down with the app (it may take a moment to return)
     assert not thread.is_alive()
+
+
+def _built(app: FastAPI) -> list[object]:
+    return [t.result() for t in app.state.gradient_batchers.values() if t.done()]
+
+
+def test_the_default_versions_explainer_is_built_and_compiled_at_start_up(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from model_contract.gradients import GradientAttributor
+
+    compiled: list[int] = []
+    real = GradientAttributor.attribute
+
+    def counting(self: GradientAttributor, ids: Any) -> Any:
+        compiled.append(len(ids))
+        return real(self, ids)
+
+    monkeypatch.setattr(GradientAttributor, "attribute", counting)
+    app = create_app(Settings())  # EXPLAIN_PREWARM defaults to on
+    with TestClient(app) as c:
+        assert c.get("/readyz").status_code == 200  # readiness does not wait for the warm-up
+        deadline = time.monotonic() + 60
+        while not app.state.explain_prewarm.done() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert app.state.explain_prewarm.done() and app.state.explain_prewarm.exception() is None
+        (made,) = _built(app)  # no /explain request yet
+        assert isinstance(made, GradientBatcher)
+        # the check against the signature (its probe rows), then the two warm-up batches (1 and 3
+        # windows, padded to 2 and 4 rows)
+        assert compiled[1:] == [1, 3] and compiled[0] > 3
+        assert "gradient explainer for version 3 built and warmed" in caplog.text
+        body = c.post("/explain", json={"text": "great film"}).json()
+        assert body["method"] == "gradient"
+        assert len(app.state.gradient_batchers) == 1  # the warmed one answered
+
+
+def test_prewarm_off_builds_nothing_until_the_first_request() -> None:
+    app = create_app(Settings(explain_prewarm=False))
+    with TestClient(app) as c:
+        assert c.get("/readyz").status_code == 200
+        time.sleep(0.5)
+        assert not hasattr(app.state, "explain_prewarm") and app.state.gradient_batchers == {}
+        assert c.post("/explain", json={"text": "great film"}).json()["method"] == "gradient"
+        assert len(_built(app)) == 1
+
+
+def test_a_shutdown_during_the_warm_up_is_clean() -> None:
+    app = create_app(Settings())
+    with TestClient(app):
+        pass  # leave at once, most likely mid warm-up
+    task = app.state.explain_prewarm
+    assert task.done() and (task.cancelled() or task.exception() is None)
+    assert all(t.done() for t in app.state.gradient_batchers.values())
