@@ -185,9 +185,10 @@ def install(app: FastAPI) -> None:
 
 
 def warm(app: FastAPI, server: ModelServer, settings: Settings) -> None:
-    """Start of the lifespan: with ``EXPLAIN_PREWARM`` (default on), build and compile the default
-    version's gradient explainer in the background - the first ``/explain`` then answers in
-    milliseconds instead of paying ~1 s for it. Versions loaded later build theirs on first use."""
+    """Start of the lifespan: with ``EXPLAIN_PREWARM`` (off by default: it costs ~130 MiB RSS that
+    a replica which never explains would not pay), build and compile the default version's
+    gradient explainer in the background - the first ``/explain`` then answers in milliseconds
+    instead of ~1 s. Versions loaded later build theirs on first use."""
     if settings.explain_prewarm:
         app.state.explain_prewarm = asyncio.create_task(
             prewarm(app, server, settings.max_queue_size, settings.request_timeout_s)

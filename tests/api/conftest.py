@@ -103,13 +103,3 @@ def metric_samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str],
 
 def sample(samples: dict[Any, float], name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-def explain_warmed(client: TestClient, timeout_s: float = 60.0) -> None:
-    """Wait for the start-up warm-up of the default version's gradient explainer
-    (``EXPLAIN_PREWARM``), so a test's own gradient batches run alone (exact comparisons)."""
-    task = getattr(client.app.state, "explain_prewarm", None)  # type: ignore[attr-defined]
-    deadline = time.monotonic() + timeout_s
-    while task is not None and not task.done() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert task is None or task.done(), "the explainer warm-up did not finish"

@@ -15,14 +15,13 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
-from tests.api.conftest import explain_warmed, metric_samples, sample
+from tests.api.conftest import metric_samples, sample
 from tests.api.model_dirs import FAST, TEXT, poll, put_version, reloads, states
 
 
 @pytest.fixture(scope="module")
 def two_versions() -> Iterator[TestClient]:
     with TestClient(create_app(Settings(model_versions="2,3", **FAST))) as c:  # type: ignore[arg-type]
-        explain_warmed(c)  # /explain answers are compared exactly: no warm-up batch beside them
         yield c
 
 
