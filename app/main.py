@@ -125,10 +125,12 @@ def create_app(
             logger.info("auth off: API_KEY unset, the predict routes are open to anyone")
         else:
             logger.info("auth on: the predict routes need 'Authorization: Bearer <API_KEY>'")
-        device = runtime.server().runner.device
-        announcer = asyncio.create_task(announce_ready(runtime.version, device, app.docs_url))
+        default = runtime.server()
+        announcer = asyncio.create_task(
+            announce_ready(runtime.version, default.runner.device, app.docs_url)
+        )
         restore = install_drain_handlers(runtime)
-        explain_routes.warm(app, runtime.server(), settings)
+        explain_routes.warm(app, default, settings)
         try:
             yield
         finally:

@@ -22,6 +22,12 @@ from model_contract.tokenizer import INDEX_FROM, OOV_ID
 RARE_FROM_ID = 5_000 + INDEX_FROM
 
 
+def drop_words(rows: npt.NDArray[np.int32], rng: np.random.Generator, rate: Any) -> None:
+    """In place: each word id of ``rows`` becomes the OOV id with probability ``rate`` (a number,
+    or an array of ``rows``' shape); padding, start and OOV ids stay as they are."""
+    rows[(rows >= INDEX_FROM) & (rng.random(rows.shape) < rate)] = OOV_ID
+
+
 class TokenDropout(keras.utils.PyDataset):  # type: ignore[misc]
     def __init__(
         self,
@@ -48,11 +54,10 @@ class TokenDropout(keras.utils.PyDataset):  # type: ignore[misc]
     def __getitem__(self, index: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
         idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         rows = self.x[idx].copy()
-        words = rows >= INDEX_FROM  # padding, start and OOV ids stay as they are
         rate: Any = self.rate
         if self.rare_rate is not None:  # ids are frequency ranks: a high id is a rare word
             rate = np.where(rows >= self.rare_from_id, self.rare_rate, self.rate)
-        rows[words & (self.rng.random(rows.shape) < rate)] = OOV_ID
+        drop_words(rows, self.rng, rate)
         return rows, self.y[idx]
 
     def on_epoch_end(self) -> None:

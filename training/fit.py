@@ -124,21 +124,18 @@ def load_student(artifact_dir: Path, tokenizer: Tokenizer) -> keras.Model:
     embedding rows would mean other words: refused with a ``ValueError``.
     """
     from model_contract.artifact import ArtifactError, load_artifact
-    from model_contract.network import NetworkError, map_weights, saved_variables
+    from model_contract.network import NetworkError, rebuild_network
     from model_contract.tokenizer import word_index_sha256
 
     try:
         artifact = load_artifact(artifact_dir.parent, int(artifact_dir.name))
-        saved = saved_variables(artifact.path)
+        theirs = artifact.tokenizer
+        if theirs.config.fingerprint() != tokenizer.config.fingerprint() or word_index_sha256(
+            theirs.word_index
+        ) != word_index_sha256(tokenizer.word_index):
+            raise ValueError("its tokenizer or vocabulary differs")
+        model = build_model(NUM_WORDS, MAXLEN)  # trainable: the seed's recurrent dropout
+        model.set_weights(rebuild_network(artifact.path, MAXLEN).get_weights())
     except (ArtifactError, NetworkError, ValueError) as exc:
         raise ValueError(f"--init-from {artifact_dir}: {exc}") from None
-    theirs, ours = artifact.tokenizer, tokenizer
-    if theirs.config.fingerprint() != ours.config.fingerprint() or word_index_sha256(
-        theirs.word_index
-    ) != word_index_sha256(ours.word_index):
-        raise ValueError(f"--init-from {artifact_dir}: its tokenizer or vocabulary differs")
-    model = build_model(NUM_WORDS, MAXLEN)
-    values = map_weights(model, saved)
-    for weight in model.weights:
-        weight.assign(values[weight.path])
     return model

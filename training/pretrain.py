@@ -45,13 +45,12 @@ def ppmi(
     ``v3_shift`` reproduces the bug v3 was trained with: an extra ``- log(total / sum
     count(c)^alpha)`` (~1.7 nats on IMDB), which dropped ~40 % of the positive pairs.
     """
-    total = counts.sum()
     row = np.asarray(counts.sum(axis=1)).ravel()
     col = np.asarray(counts.sum(axis=0)).ravel() ** alpha
     coo = counts.tocoo()
     pmi = np.log(coo.data * col.sum() / (row[coo.row] * col[coo.col] + 1e-12) + 1e-12)
     if v3_shift:
-        pmi = pmi - np.log(total / col.sum())
+        pmi = pmi - np.log(counts.sum() / col.sum())
     keep = pmi > 0
     return sparse.csr_matrix((pmi[keep], (coo.row[keep], coo.col[keep])), shape=counts.shape)
 

@@ -24,7 +24,8 @@ import numpy as np
 import numpy.typing as npt
 from keras import ops
 
-from model_contract.tokenizer import INDEX_FROM, OOV_ID, Tokenizer
+from model_contract.tokenizer import Tokenizer
+from training.augment import drop_words
 from training.callbacks import WholeReviewAccuracy
 from training.features import review_windows, sentence_spans
 from training.options import BATCH_SIZE, MAX_WINDOWS, SEED
@@ -96,8 +97,7 @@ class ReviewBatches(keras.utils.PyDataset):  # type: ignore[misc]
     ) -> tuple[tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]], npt.NDArray[np.float32]]:
         items = self.batches[index]
         rows = np.stack([self.x[self.item_rows[i]] for i in items])  # (b, k, maxlen)
-        words = rows >= INDEX_FROM
-        rows[words & (self.rng.random(rows.shape) < self.rate)] = OOV_ID
+        drop_words(rows, self.rng, self.rate)
         mask = np.ones(rows.shape[:2], dtype=np.float32)
         return (rows, mask), self.targets[items]
 
