@@ -18,6 +18,7 @@ from typing import Literal, NamedTuple, TypedDict
 import numpy as np
 import numpy.typing as npt
 
+from model_contract.readability import Reason
 from model_contract.tokenizer import Tokenizer
 
 Status = Literal["scored", "oov", "stopword", "not_scored", "not_explained"]
@@ -102,6 +103,10 @@ class ExplainResponseDict(TypedDict):
     label: Literal["positive", "negative"]
     probability: float
     windows: int
+    readable: bool
+    reason: Reason | None
+    coverage: float
+    language: str | None
     model_version: str
     scoring: Literal["whole", "last"]
     method: Literal["occlusion", "gradient"]
