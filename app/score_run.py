@@ -209,10 +209,10 @@ def run(
                 progress.message(f"{where} (skipped)")
             stats.skipped += len(chunk.bad)
             write = writer.write
-            for record, p, n in zip(
-                chunk.records, result.probabilities, result.windows, strict=True
+            for record, p, n, verdict in zip(
+                chunk.records, result.probabilities, result.windows, result.verdicts, strict=True
             ):
-                write(record.id, "positive" if p >= threshold else "negative", p, n)
+                write(record.id, "positive" if p >= threshold else "negative", p, n, verdict)
             stats.scored += len(chunk.records)
             stats.rows += sum(result.windows)
             progress.update(stats.scored, chunk.end_bytes)
