@@ -10,8 +10,10 @@ When it is asked, and what its answer decides: ``model_contract.readability``.
 
 from __future__ import annotations
 
+import logging
 import threading
 
+logger = logging.getLogger(__name__)
 MAX_CHARS = 400  # fastText reads this many characters of a long text: enough, and bounded cost
 # Below this probability fastText is guessing: gibberish and "meh" score 0.12-0.47; of the 101
 # reviews in other languages of tests/readability_texts.py, 99 score 0.54-1.0 (a Dutch one 0.497,
@@ -34,6 +36,12 @@ class LanguageIdentifier:
         self("warm up")  # loads the model now, not on the first request
 
     def __call__(self, text: str) -> str:
-        with self._lock:
-            got = self._detector.detect(text[:MAX_CHARS], model="lite", k=1, threshold=MIN_SCORE)
+        try:
+            with self._lock:
+                got = self._detector.detect(
+                    text[:MAX_CHARS], model="lite", k=1, threshold=MIN_SCORE
+                )
+        except Exception as exc:  # an auxiliary signal: never fail the prediction for it
+            logger.warning("language identifier failed (%s): no language for this text", exc)
+            return ""
         return str(got[0]["lang"]) if got else ""

@@ -184,3 +184,14 @@ def test_the_identifier_reads_its_model_from_the_installed_wheel_without_network
     identify = LanguageIdentifier()
     assert identify("Ein wunderbarer Film, ich habe jede Minute genossen.") == "de"
     assert identify("asdkjh qwpeoiru zmxncb") == ""  # unsure: no language
+
+
+def test_an_identifier_failure_means_no_language_not_a_failed_prediction(
+    identify: LanguageIdentifier, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("fastText exploded")
+
+    monkeypatch.setattr(identify._detector, "detect", broken)
+    assert identify("Der Film war langweilig.") == ""
+    assert "language identifier failed" in caplog.text and "Der Film" not in caplog.text
