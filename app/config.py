@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from app.version_policy import VersionPolicy, parse_version_policy
 from app.version_scan import ScanLimits
 from model_contract.policy import BatchPolicy
+from model_contract.versions import MAX_VERSION
 
 DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
 # The repository root: app/ lives directly below it.
@@ -45,7 +46,10 @@ class Settings(BaseSettings):
         ),
     )
     model_version: int | None = Field(
-        default=None, ge=1, description="Shorthand for MODEL_VERSIONS=<one version>."
+        default=None,
+        ge=1,
+        le=MAX_VERSION,
+        description="Shorthand for MODEL_VERSIONS=<one version>.",
     )
     model_versions: str | None = Field(
         default=None,

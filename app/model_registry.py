@@ -50,7 +50,10 @@ class ModelRegistry:
         self._loading: int | None = None
         self._failed: dict[int, Failure] = {}
         self._seen: dict[int, Snapshot] = {}
-        self._kept: set[int] = set()  # removed from disk, kept as the last ready version
+        self._kept: set[int] = set()
+        self._odd: set[str] = (
+            set()
+        )  # digit-only names that are not versions, warned about  # removed from disk, kept as the last ready version
         self._lock = asyncio.Lock()
         self._poller: asyncio.Task[None] | None = None
 
@@ -72,9 +75,10 @@ class ModelRegistry:
     async def start(self) -> None:
         """Load what the policy names; raise (refusing to start) if nothing can be served."""
         try:
-            present = await asyncio.to_thread(scan_versions, self.model_dir, self.limits)
+            present, odd = await asyncio.to_thread(scan_versions, self.model_dir, self.limits)
         except OSError:
-            present = {}  # resolve_version_dir below names the problem
+            present, odd = {}, []  # resolve_version_dir below names the problem
+        self._warn_odd(odd)
         self._seen = present
         if self.policy.explicit:
             for version in set(self.policy.explicit) - set(present):  # before loading any
@@ -118,7 +122,8 @@ class ModelRegistry:
     async def reconcile(self) -> None:
         """One poll: retry changed failures, load what is wanted, unload what is not."""
         async with self._lock:
-            present = await asyncio.to_thread(scan_versions, self.model_dir, self.limits)
+            present, odd = await asyncio.to_thread(scan_versions, self.model_dir, self.limits)
+            self._warn_odd(odd)
             previous, self._seen = self._seen, present
             for version in [v for v, f in self._failed.items() if present.get(v) != f.snapshot]:
                 del self._failed[version]  # replaced or removed: worth another try
@@ -157,6 +162,14 @@ class ModelRegistry:
                     self._kept.add(version)
                     logger.warning("model version %s removed but kept: the last one ready", version)
                 return
+
+    def _warn_odd(self, names: list[str]) -> None:
+        for name in set(names) - self._odd:  # once per name
+            logger.warning(
+                "folder %r under MODEL_DIR is not a model version (1 to 18 digits, no leading "
+                "zero): ignored; rename it to serve it", name,
+            )  # fmt: skip
+        self._odd = set(names)
 
     def _refuse(self, version: int, snap: Snapshot, log: bool = True) -> str:
         """A folder that breaks the shape limits: failed without a byte of it read."""

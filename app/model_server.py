@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -46,6 +47,14 @@ def describe_load_error(exc: BaseException, model_dir: Path) -> str:
     """One line: an ``ArtifactError`` as is; TensorFlow's many-line errors by their first line."""
     if isinstance(exc, ArtifactError):
         return str(exc)
+    if isinstance(exc, PermissionError):  # the files may be fine: the mount or mode is not
+        where = Path(str(exc.filename or model_dir))
+        if where.is_relative_to(model_dir):
+            where = where.relative_to(model_dir)
+        return (
+            f"{where}: permission denied; make the version folder readable by uid {os.getuid()} "
+            "(the service's user)"
+        )
     first = (str(exc).strip().splitlines() or [""])[0][:300]
     return (
         f"could not load the model under {model_dir}: {type(exc).__name__}: {first}; "

@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 from app.config import MAX_TEXTS_CAP
 from app.guards import known_fields_only
 from model_contract.scoring import Mode
+from model_contract.versions import VERSION_PATTERN
 
 Label = Literal["positive", "negative"]
 ItemT = TypeVar("ItemT", bound=BaseModel)
@@ -40,7 +41,7 @@ ReviewText = Annotated[StrictStr, Field(min_length=1), AfterValidator(_not_blank
 
 ModelVersion = Annotated[
     str,
-    StringConstraints(strict=True, pattern=r"^[1-9][0-9]{0,8}$"),
+    StringConstraints(strict=True, pattern=VERSION_PATTERN),
     Field(
         description="A loaded version (GET /models) to score with; unset: the default. 404 else.",
         examples=["2"],
