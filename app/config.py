@@ -158,11 +158,15 @@ class Settings(BaseSettings):
     def _key_not_blank(cls, key: SecretStr | None) -> SecretStr | None:
         # ``API_KEY=`` (e.g. compose passing an unset host variable through) used to mean "no
         # auth" silently; an operator who wrote the variable meant to protect the service.
-        if key is not None and not key.get_secret_value().strip():
+        if key is None:
+            return None
+        if not (stripped := key.get_secret_value().strip()):
             raise ValueError(
                 "API_KEY is empty or blank: unset it to run without auth, or set a key"
             )
-        return key
+        # Stripped like the request's token (app.httputil.bearer_matches): a key read from a file
+        # (kubectl --from-file) ends in a newline, and every request used to get 401.
+        return SecretStr(stripped)
 
     @field_validator("model_versions")
     @classmethod

@@ -15,6 +15,7 @@ from typing import Any, cast
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
 from pydantic_core import to_json
 
 from app.config import Settings
@@ -52,6 +53,9 @@ explain_router = APIRouter(tags=["explain"], responses=ERROR_RESPONSES)
 page_router = APIRouter(include_in_schema=False)
 ROUTERS = (explain_router, page_router)  # for the request metrics' route labels
 PROTECTED = frozenset({"/explain"})  # API key (when set) and body pre-screen, as for /predict
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "/explain": ExplainRequest
+}  # what the pre-screen checks a large body against
 
 
 def _check_limits(body: ExplainRequest, settings: Settings) -> None:

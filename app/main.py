@@ -16,10 +16,12 @@ import signal
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from types import FrameType
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from app import explain_routes
 from app.config import Settings, StartupError, load_settings
@@ -29,6 +31,7 @@ from app.middleware import RequestMiddleware
 from app.model_server import RunnerFactory, describe_load_error
 from app.openapi import install_openapi
 from app.routes import ops_router, predict_router
+from app.schemas import PredictRequest
 from app.service import Runtime
 
 logger = logging.getLogger("app")
@@ -146,6 +149,9 @@ def create_app(
         version="1.0",
         description="LSTM sentiment classifier with dynamic batching. Review text is never logged.",
         lifespan=lifespan,
+        # Starlette's trailing-slash 307 built its Location from the client's Host header (an open
+        # redirect) and forced http: /predict/ is a plain 404 instead.
+        redirect_slashes=False,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
@@ -162,13 +168,15 @@ def create_app(
     predict_paths = frozenset(getattr(r, "path", "") for r in predict_router.routes)
     predict_paths |= explain_routes.PROTECTED  # /explain: same auth and body pre-screen
     install_openapi(app, settings, protected=predict_paths)
+    # Each pre-screened path is checked against its own request model (not /predict's for all).
+    screens: dict[str, type[BaseModel]] = dict.fromkeys(predict_paths, PredictRequest)
+    schemas = (screens | explain_routes.SCHEMAS).items()
     app.add_middleware(
         RequestMiddleware,
         metrics=runtime.metrics,
         known_routes=lambda: route_paths,
         max_body_bytes=settings.max_body_bytes,
-        prescreen=lambda body: prescreen_response(runtime.metrics, body),
-        prescreen_paths=predict_paths,
+        prescreen={p: partial(prescreen_response, runtime.metrics, schema=s) for p, s in schemas},
         api_key=settings.api_key.get_secret_value().encode() if settings.api_key else None,
         protected_paths=predict_paths,
     )

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.batcher import Batcher, BatchHooks
+from app.safe_text import clip
 from app.version_scan import ScanLimits, check_version_dir, manifest_hash
 from model_contract.artifact import Artifact, ArtifactError, load_artifact
 from model_contract.policy import BatchPolicy
@@ -46,7 +47,7 @@ RunnerFactory = Callable[[Path, int], Runner]
 def describe_load_error(exc: BaseException, model_dir: Path) -> str:
     """One line: an ``ArtifactError`` as is; TensorFlow's many-line errors by their first line."""
     if isinstance(exc, ArtifactError):
-        return str(exc)
+        return clip(str(exc), 1000)  # artifact text may be in it: one line, bounded
     if isinstance(exc, PermissionError):  # the files may be fine: the mount or mode is not
         where = Path(str(exc.filename or model_dir))
         if where.is_relative_to(model_dir):

@@ -182,7 +182,10 @@ class ModelsResponse(BaseModel):
     default_version: str | None = Field(description="The version unpinned requests get.")
     policy: str = Field(description="MODEL_VERSIONS: 'latest', 'latest:N' or a list.")
     poll_s: float = Field(description="MODEL_POLL_S: seconds between scans (0: no hot reload).")
-    versions: list[ModelVersionInfo] = Field(description="Highest version first.")
+    versions: list[ModelVersionInfo] = Field(
+        description="Highest version first; at most the 20 highest failed ones."
+    )
+    failed_not_listed: int = Field(default=0, description="Failed versions beyond those listed.")
 
 
 class Health(BaseModel):

@@ -46,15 +46,6 @@ class Snapshot:
         return any(name == MANIFEST_FILE for name, _, _ in self.files)
 
 
-@dataclass(frozen=True)
-class Failure:
-    """Why a version could not be loaded; it is tried again only once its files differ."""
-
-    reason: str
-    snapshot: Snapshot | None
-    manifest_sha256: str | None
-
-
 def _inside(path: Path, root: Path) -> bool:
     return path != root and path.is_relative_to(root)
 

@@ -69,6 +69,8 @@ def list_versions(model_dir: Path) -> list[int]:
 
 def resolve_version_dir(model_dir: Path, version: int | None = None) -> Path:
     """The requested version, or the highest one present."""
+    if version is not None and (model_dir / str(version)).is_dir():
+        return model_dir / str(version)  # no listing: O(1) however many folders sit beside it
     versions = list_versions(model_dir)
     if not versions:
         raise ArtifactError(f"no model versions under {model_dir} (expected <dir>/<int>/)")
