@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from app import explain_routes
 from app.config import Settings, StartupError, load_settings
+from app.docs_pages import install_docs
 from app.errors import install_error_handlers, prescreen_response
 from app.logging_setup import announce_ready, configure_logging
 from app.middleware import RequestMiddleware
@@ -130,7 +131,7 @@ def create_app(
             logger.info("auth on: the predict routes need 'Authorization: Bearer <API_KEY>'")
         default = runtime.server()
         announcer = asyncio.create_task(
-            announce_ready(runtime.version, default.runner.device, app.docs_url)
+            announce_ready(runtime.version, default.runner.device, "/docs")
         )
         restore = install_drain_handlers(runtime)
         explain_routes.warm(app, default, settings)
@@ -152,7 +153,10 @@ def create_app(
         # Starlette's trailing-slash 307 built its Location from the client's Host header (an open
         # redirect) and forced http: /predict/ is a plain 404 instead.
         redirect_slashes=False,
+        docs_url=None,  # app.docs_pages: the same pages from packaged assets, not a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(predict_router)
