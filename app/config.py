@@ -40,23 +40,14 @@ class Settings(BaseSettings):
     model_sha256: str | None = Field(
         default=None,
         pattern=r"^[0-9a-fA-F]{64}$",
-        description=(
-            "If set, every version loaded (at start and by hot reload) must have a "
-            "MANIFEST.sha256 with this sha256; needs a one-version MODEL_VERSIONS."
-        ),
+        description="Every version loaded must have a MANIFEST.sha256 with this sha256.",
     )
     model_version: int | None = Field(
-        default=None,
-        ge=1,
-        le=MAX_VERSION,
-        description="Shorthand for MODEL_VERSIONS=<one version>.",
+        default=None, ge=1, le=MAX_VERSION, description="Shorthand: MODEL_VERSIONS=<one>."
     )
     model_versions: str | None = Field(
         default=None,
-        description=(
-            "Versions to serve: 'latest' (default, the highest), 'latest:N' (the N highest) or "
-            "a list '1,2'. The default version (unpinned requests) is the highest loaded."
-        ),
+        description="Versions to serve: 'latest' (default), 'latest:N' or a list '1,2'.",
     )
     model_poll_s: float = Field(
         default=10.0,
@@ -118,6 +109,12 @@ class Settings(BaseSettings):
         default=False,
         description="Build the default version's gradient explainer in the background at start.",
     )
+    explain_gradient_versions: int = Field(
+        default=1,
+        ge=0,
+        le=8,
+        description="Versions with a gradient explainer at once (default first).",
+    )
     api_key: SecretStr | None = Field(
         default=None, description="If set, predict routes need 'Authorization: Bearer <key>'."
     )
@@ -130,10 +127,7 @@ class Settings(BaseSettings):
         default=0.0,
         ge=0,
         le=300,
-        description=(
-            "After SIGTERM: readiness is 503 at once, but requests are still accepted and "
-            "answered for this long (so load balancers stop routing here) before the drain."
-        ),
+        description="After SIGTERM: readiness 503 but still answering for this long, then drain.",
     )
     # Read deadlines and the head size cap, applied by ``app.protocol`` (uvicorn --http).
     header_timeout_s: float = Field(

@@ -53,9 +53,8 @@ explain_router = APIRouter(tags=["explain"], responses=ERROR_RESPONSES)
 page_router = APIRouter(include_in_schema=False)
 ROUTERS = (explain_router, page_router)  # for the request metrics' route labels
 PROTECTED = frozenset({"/explain"})  # API key (when set) and body pre-screen, as for /predict
-SCHEMAS: dict[str, type[BaseModel]] = {
-    "/explain": ExplainRequest
-}  # what the pre-screen checks a large body against
+# What the middleware's pre-screen checks a large body of each path against.
+SCHEMAS: dict[str, type[BaseModel]] = {"/explain": ExplainRequest}
 
 
 def _check_limits(body: ExplainRequest, settings: Settings) -> None:
@@ -185,7 +184,7 @@ def install(app: FastAPI) -> None:
     """``POST /explain`` and the page. The middleware guards ``PROTECTED`` like ``/predict``."""
     app.include_router(explain_router)
     app.include_router(page_router)
-    app.state.gradient_batchers = {}
+    app.state.explainer_lock = asyncio.Lock()
 
 
 def warm(app: FastAPI, server: ModelServer, settings: Settings) -> None:

@@ -59,6 +59,10 @@ class ModelRegistry:
             raise VersionNotLoaded(version, self.loaded)
         return server
 
+    def servers(self) -> list[ModelServer]:
+        """Every live server: routable and draining."""
+        return [*self._servers.values(), *self._draining.values()]
+
     @property
     def loaded(self) -> list[str]:
         return [str(v) for v in sorted(self._servers)]

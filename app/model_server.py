@@ -44,6 +44,12 @@ class Runner(Protocol):
 RunnerFactory = Callable[[Path, int], Runner]
 
 
+class Companion(Protocol):
+    """Something built for one server that must end with it (``/explain``'s gradient batcher)."""
+
+    async def stop(self) -> None: ...
+
+
 def describe_load_error(exc: BaseException, model_dir: Path) -> str:
     """One line: an ``ArtifactError`` as is; TensorFlow's many-line errors by their first line."""
     if isinstance(exc, ArtifactError):
@@ -81,6 +87,9 @@ class ModelServer:
         self.policy = policy.for_device(runner.device)
         self.state: State = "loading"
         self.manifest_sha256 = manifest_hash(artifact.path)
+        # /explain's gradient batcher (app.explain_gradient), built on demand and stopped with
+        # this server: held anywhere else, it kept an unloaded model alive (+25 MiB per swap).
+        self.explainer: asyncio.Task[Companion | str] | None = None
         self._batcher: Batcher[Row, float] = Batcher(
             _batch_fn(runner),  # not a bound method: no server <-> batcher reference cycle
             max_batch_size=self.policy.max_batch_size,
@@ -141,7 +150,16 @@ class ModelServer:
         await self._batcher.shutdown(grace_s=grace_s)
         if (thread := self._batcher.thread) is not None:  # it ends right after the drain
             await asyncio.to_thread(thread.join, grace_s)
+        await self.drop_explainer()
         self.state = "stopped"
+
+    async def drop_explainer(self) -> None:
+        """Stop and forget the gradient batcher, if one was built (or is being built)."""
+        task, self.explainer = self.explainer, None
+        if task is not None:
+            made = (await asyncio.gather(task, return_exceptions=True))[0]
+            if not isinstance(made, (str, BaseException)):
+                await made.stop()
 
     def info(self) -> dict[str, Any]:
         """What is served and how (``GET /model``)."""
