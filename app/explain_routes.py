@@ -105,11 +105,12 @@ async def explain_text(body: ExplainRequest, request: Request) -> Response:
     rows = list(plan.rows)
     if gradients is not None:
         outputs, attributions = await _both(
-            runtime.infer(server, rows), gradients.attribute(rows, settings.request_timeout_s)
+            runtime.infer(server, rows, background=True),
+            gradients.attribute(rows, settings.request_timeout_s),
         )
         result = explain_gradient(plan, outputs, attributions, policy)
     else:
-        result = explain(plan, await runtime.infer(server, rows), policy)
+        result = explain(plan, await runtime.infer(server, rows, background=True), policy)
     label: Label = "positive" if result.probability >= settings.threshold else "negative"
     runtime.metrics.count_prediction(label)
     # Serialized without re-validation (~1 ms for a 1.7 KB review's 300 words): the dicts are built

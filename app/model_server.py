@@ -97,6 +97,7 @@ class ModelServer:
             max_queue_size=self.policy.max_queue_size,
             hooks=hooks,
             name=f"model-{artifact.version}",
+            max_background=self.policy.background_rows,
         )
 
     @classmethod
@@ -136,9 +137,10 @@ class ModelServer:
         self._batcher.start()
         self.state = "ready"
 
-    def submit(self, rows: Sequence[Row]) -> list[asyncio.Future[float]]:
-        """Enqueue all rows or none (``QueueFull`` / ``BatcherClosed`` from the batcher)."""
-        return self._batcher.submit_many(rows)
+    def submit(self, rows: Sequence[Row], background: bool = False) -> list[asyncio.Future[float]]:
+        """Enqueue all rows or none (``QueueFull`` / ``BatcherClosed`` from the batcher);
+        ``background`` rows (``/explain``) queue behind the others."""
+        return self._batcher.submit_many(rows, background)
 
     def hurry(self) -> None:
         """Draining: run what is queued without waiting for batches to fill."""
