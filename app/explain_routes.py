@@ -86,20 +86,19 @@ async def explain_text(body: ExplainRequest, request: Request) -> Response:
     runtime = runtime_of(request)
     settings = runtime.settings
     _check_limits(body, settings)
-    server, method, gradients = await _pick(request, body)  # submitted to without an await
-    artifact = server.artifact
-    policy = artifact.scoring
-    mode = body.scoring or runtime.default_mode(server)
-    budget = settings.rows_per_request
-    plan = plan_explanation(
-        artifact.tokenizer,
-        policy,
-        body.text,
-        mode,
-        max_windows=policy.max_windows,
-        max_rows=budget,
-        method=method,
-    )
+    # The CPU-heavy steps (tokenizing up to MAX_TEXT_CHARS, planning hundreds of rows, combining,
+    # serializing) run in a thread: on the event loop they held up every other client's /predict.
+    # Planning awaits, so the server is picked again if a hot reload moved on meanwhile.
+    for _ in range(3):
+        server, method, gradients = await _pick(request, body)
+        policy = server.artifact.scoring
+        mode = body.scoring or runtime.default_mode(server)
+        plan = await asyncio.to_thread(
+            plan_explanation, server.artifact.tokenizer, policy, body.text, mode,
+            max_windows=policy.max_windows, max_rows=settings.rows_per_request, method=method,
+        )  # fmt: skip
+        if runtime.server(body.model_version) is server:
+            break  # submitted to below without an await in between
     n_oov = plan.ids.count(plan.config.oov_id)
     runtime.metrics.observe_text(len(plan.ids) - 1, n_oov, plan.n_windows)
     rows = list(plan.rows)
@@ -108,9 +107,10 @@ async def explain_text(body: ExplainRequest, request: Request) -> Response:
             runtime.infer(server, rows, background=True),
             gradients.attribute(rows, settings.request_timeout_s),
         )
-        result = explain_gradient(plan, outputs, attributions, policy)
+        result = await asyncio.to_thread(explain_gradient, plan, outputs, attributions, policy)
     else:
-        result = explain(plan, await runtime.infer(server, rows, background=True), policy)
+        outputs = await runtime.infer(server, rows, background=True)
+        result = await asyncio.to_thread(explain, plan, outputs, policy)
     label: Label = "positive" if result.probability >= settings.threshold else "negative"
     runtime.metrics.count_prediction(label)
     # Serialized without re-validation (~1 ms for a 1.7 KB review's 300 words): the dicts are built
@@ -129,7 +129,7 @@ async def explain_text(body: ExplainRequest, request: Request) -> Response:
         "explained_words": result.explained_words,
         "tokens": result.tokens,
     }
-    return Response(to_json(response), media_type="application/json")
+    return Response(await asyncio.to_thread(to_json, response), media_type="application/json")
 
 
 async def _pick(
