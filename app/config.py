@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     threshold: float = Field(
         default=0.5, ge=0, le=1, description="P(positive) >= threshold -> positive."
     )
+    on_unreadable: Literal["answer", "refuse"] = Field(
+        default="answer",
+        description="Texts the model cannot read: 'answer' (flagged) or 'refuse' (422 / per item).",
+    )
     explain_prewarm: bool = Field(
         default=False,
         description="Build the default version's gradient explainer in the background at start.",
