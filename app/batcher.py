@@ -7,12 +7,9 @@ a batch to fill, runs the batch function once, hands the results back to the loo
 an idle thread runs a lone item at once - no latency cost at low load - while items arriving
 during a model call form the next batch.
 
-Background items (``submit_many(..., background=True)``: ``/explain``'s rows) wait in a queue of
-their own: a batch takes the foreground queue first and at most ``max_background`` background
-items, so a request behind them waits for one short model call at most, not for an explanation's
-hundreds of rows (two occlusion clients took other clients' ``/predict`` p50 from 2.4 to 125 ms).
-
-Why a thread that pulls, not a loop task that pushes each batch to an executor: under load the
+Background items (``/explain``'s rows) wait in a queue of their own: a batch takes the foreground
+first and at most ``max_background`` background items (an explanation's hundreds of rows took
+others' /predict p50 from 2.4 to 125 ms). Why a thread that pulls, not a loop task that pushes each batch to an executor: under load the
 event loop is busy, and every batch then waited for the loop to get round to starting it. Measured
 at concurrency 64: a 4.2 ms model call took 7.9 ms loop-to-loop and the model sat idle in between.
 """
@@ -117,8 +114,7 @@ class Batcher(Generic[T, R]):
         return self.submit_many([item])[0]
 
     def submit_many(self, items: Sequence[T], background: bool = False) -> list[asyncio.Future[R]]:
-        """Enqueue all items or none (``QueueFull`` at once); futures in input order. Both queues
-        count against ``max_queue_size``."""
+        """Enqueue all items or none (``QueueFull``: both queues count); futures in input order."""
         if not self._accepting or self._loop is None:
             raise BatcherClosed(f"{self._name} is not accepting work")
         loop, now = self._loop, time.perf_counter()
@@ -179,8 +175,7 @@ class Batcher(Generic[T, R]):
             self._call_on_loop(self._set_stopped)
 
     def _take_batch(self) -> list[_Pending[T, R]] | None:
-        """Wait for work, then pop up to ``max_batch_size`` live items, foreground first (None:
-        closed and empty)."""
+        """Wait for work, then pop up to ``max_batch_size`` live items (None: closed and empty)."""
         with self._cond:
             while not self._queue and not self._background:
                 if not self._accepting:

@@ -89,9 +89,7 @@ class Settings(BaseSettings):
         default=64, ge=1, le=MAX_TEXTS_CAP, description="Texts in one request, at most."
     )
     max_text_chars: int = _cap(20_000, "Characters in one text")
-    max_body_bytes: int = Field(
-        default=1_048_576, ge=1024, description="Request body size, at most."
-    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Request body, at most.")
     request_timeout_s: float = Field(
         default=10.0, gt=0, description="Per-request deadline (504 after)."
     )
@@ -143,9 +141,7 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(
         default=65_536, ge=1024, le=1_048_576, description="Request line + headers, at most."
     )
-    warmup_batches: int = Field(
-        default=2, ge=0, description="Warm-up calls per batch shape at start."
-    )
+    warmup_batches: int = Field(default=2, ge=0, description="Warm-up calls per batch shape.")
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="'text' lines, or 'json': one JSON object per line (for log aggregators).",
