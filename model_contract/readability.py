@@ -41,7 +41,7 @@ REASONS: dict[Reason, str] = {
 # 0.33 ("i luved this movie, it was grat": 1 of its 3 read words is known).
 MIN_COVERAGE = 0.25
 CHECK_LANGUAGE_BELOW = 0.8  # the detector is asked only under this coverage (92 of 25,000 IMDB)
-ENGLISH_STOPWORDS_MIN = 0.25  # mixed mostly-English texts: 0.29-0.57; other languages: 0-0.22
+ENGLISH_STOPWORDS_MIN = 0.25  # mixed mostly-English texts: 0.27-0.50; other languages: 0-0.22
 # Code and markup punctuation; "_" (rules like "_____") and "*" (star ratings) are prose too.
 CODE_CHARS = "{}[]=;|\\^~`<>"
 MIN_CODE_CHARS, MIN_CODE_SHARE = 3, 0.05
