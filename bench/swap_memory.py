@@ -8,7 +8,7 @@ version 3 renamed in (3 is loaded, becomes the default, 2 is unloaded), version 
 every 100 ms) just before, its peak during, and 1 s after the old version was unloaded; the time
 from the rename to the new default, and to the unload. The baseline, measured in the same run,
 is the RSS of the same process serving one model before the first swap; the ratios are against it.
-An idle server: the load-bearing behaviour (zero failed requests) is tests/api/test_hot_swap.py.
+An idle server: the load-bearing behaviour (zero failed requests) is tests/process/test_hot_swap.py.
 """
 
 from __future__ import annotations
