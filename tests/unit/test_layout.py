@@ -24,7 +24,7 @@ FORBIDDEN = {
     "app": {"training", "batch"},
     "training": {"app", "batch"},
 }
-ALLOWED = {("app/score.py", "batch")}  # the deprecation shim forwards to the new CLI
+ALLOWED = {("app/score/__main__.py", "batch")}  # the deprecation shim forwards to the new CLI
 
 
 def modules(package: str) -> list[Path]:

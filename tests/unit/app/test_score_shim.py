@@ -1,4 +1,4 @@
-"""app/score.py: the old ``python -m app.score`` still runs the batch CLI, and says it is deprecated."""
+"""app/score/: the old ``python -m app.score`` still runs the batch CLI, and says it is deprecated."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Deprecated entry point: ``python -m app.score`` forwards to ``python -m batch`` (the batch CLI
 moved to its own package, ``batch/``). Kept for one release so existing scripts keep working;
-``sentiment-score`` and ``python -m batch`` are the names to use."""
+``sentiment-score`` and ``python -m batch`` are the names to use. A package rather than a module
+``app/score.py``, so that git follows the old module to its new place, ``batch/cli.py``."""
 
 from __future__ import annotations
 
