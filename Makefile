@@ -18,7 +18,7 @@ GPU_CHECK_ARGS ?=
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: help serve test lint format train bench fuzz compose-smoke compose-reload-check gpu-check requirements venv clean
+.PHONY: help serve test lint format train train-smoke bench fuzz compose-smoke compose-reload-check gpu-check requirements venv clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -56,6 +56,14 @@ format: $(DEV_STAMP) ## apply ruff fixes and formatting
 
 train: $(DEV_STAMP) ## train a new model version (IMDB_DATA=path/to/aclImdb_v1.tar.gz)
 	$(BIN)/python -m training.train $(TRAIN_ARGS)
+
+SAMPLE := tests/data/aclImdb_sample.tar.gz
+SAMPLE_EXTRA := tests/data/aclImdb_sample_extra.tar.gz
+train-smoke: $(DEV_STAMP) ## the whole training recipe on the committed sample (unlabelled + movie split), ~1 min
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	  $(BIN)/python -m training.train --quick --no-baselines --data $(SAMPLE) \
+	    --unsup $(SAMPLE_EXTRA) --movies $(SAMPLE_EXTRA) --model-dir "$$out" && \
+	  grep -q '"test_copies": 4' "$$out"/1/metrics.json && echo "train-smoke: ok ($$out/1)"
 
 bench: $(DEV_STAMP) ## run the benchmarks (results under bench/results/)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -8,11 +8,12 @@ the README's "Configuration" section documents them all. The fields that pick an
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from app.version_policy import VersionPolicy, parse_version_policy
+from app.version_scan import ScanLimits
 from model_contract.policy import BatchPolicy
 
 # StartupError is re-exported: the service raises and reports it as the batch CLI does.
@@ -22,9 +23,12 @@ from model_contract.settings import StartupError as StartupError
 # Hard ceiling on MAX_TEXTS_PER_REQUEST, also the request schema's static maxItems: it bounds how
 # many per-item errors one body can produce, whatever the deployment configures.
 MAX_TEXTS_CAP = 1024
-
-
 DEFAULT_ROWS_PER_REQUEST = 512
+
+
+def _cap(default: int, what: str) -> Any:
+    """A positive integer limit (the Field of most ``MAX_*`` settings)."""
+    return Field(default=default, ge=1, description=f"{what}, at most.")
 
 
 class Settings(ModelSettings):
@@ -43,6 +47,10 @@ class Settings(ModelSettings):
         le=3600,
         description="Look for new/removed versions under MODEL_DIR this often (0 = never).",
     )
+    # Checked (lstat only) before a version folder is read; committed versions: 11-21 MB, 61 KB pb.
+    model_max_bytes: int = _cap(256 * 2**20, "A version folder's total bytes")
+    model_max_graph_bytes: int = _cap(16 * 2**20, "A version's saved_model.pb bytes")
+    model_max_files: int = _cap(256, "Files and folders in one version folder")
     # 64, not 32: +13-17 % req/s at c=16/64/256 and -12 % CPU per request on the 2-core box
     # (bench.ab, interleaved); the cap only matters under load - a lone request still runs at once.
     max_batch_size: int = Field(
@@ -80,11 +88,7 @@ class Settings(ModelSettings):
     )
     explain_prewarm: bool = Field(
         default=False,
-        description=(
-            "After start-up, build the default version's gradient explainer and compile its "
-            "common batch shapes in the background, so the first /explain answers in ms, not "
-            "~1 s. Costs ~130 MiB RSS up front (paid on the first /explain otherwise)."
-        ),
+        description="Build the default version's gradient explainer in the background at start.",
     )
     api_key: SecretStr | None = Field(
         default=None, description="If set, predict routes need 'Authorization: Bearer <key>'."
@@ -165,6 +169,10 @@ class Settings(ModelSettings):
         if self.max_rows_per_request is not None:
             return self.max_rows_per_request
         return max(self.max_texts_per_request, min(DEFAULT_ROWS_PER_REQUEST, self.max_queue_size))
+
+    @property
+    def scan_limits(self) -> ScanLimits:
+        return ScanLimits(self.model_max_bytes, self.model_max_graph_bytes, self.model_max_files)
 
     @property
     def version_policy(self) -> VersionPolicy:

@@ -21,7 +21,7 @@ from app.metrics import ServiceMetrics
 from app.model_server import ModelServer, RunnerFactory, describe_load_error, version_row
 from app.tuning import freeze_long_lived_objects, release_unloaded_model
 from app.version_scan import Failure, Snapshot, manifest_hash, scan_versions
-from model_contract.artifact import resolve_version_dir
+from model_contract.artifact import ArtifactError, resolve_version_dir
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class ModelRegistry:
         self.settings = settings
         self.policy = settings.version_policy
         self.model_dir = settings.resolved_model_dir()
+        self.limits = settings.scan_limits
         self.metrics = metrics
         self._runner_factory = runner_factory
         self.default: ModelServer | None = None
@@ -71,7 +72,7 @@ class ModelRegistry:
     async def start(self) -> None:
         """Load what the policy names; raise (refusing to start) if nothing can be served."""
         try:
-            present = await asyncio.to_thread(scan_versions, self.model_dir)
+            present = await asyncio.to_thread(scan_versions, self.model_dir, self.limits)
         except OSError:
             present = {}  # resolve_version_dir below names the problem
         self._seen = present
@@ -117,10 +118,17 @@ class ModelRegistry:
     async def reconcile(self) -> None:
         """One poll: retry changed failures, load what is wanted, unload what is not."""
         async with self._lock:
-            present = await asyncio.to_thread(scan_versions, self.model_dir)
+            present = await asyncio.to_thread(scan_versions, self.model_dir, self.limits)
             previous, self._seen = self._seen, present
             for version in [v for v, f in self._failed.items() if present.get(v) != f.snapshot]:
                 del self._failed[version]  # replaced or removed: worth another try
+            for version, snap in present.items():  # refused unread, wanted or not: said once
+                if (
+                    snap.problem
+                    and version not in {*self._failed, *self._servers}
+                    and previous.get(version) == snap
+                ):
+                    self._refuse(version, snap)
             self._kept &= set(self._servers) - set(present)
             while True:
                 stable = {
@@ -150,17 +158,32 @@ class ModelRegistry:
                     logger.warning("model version %s removed but kept: the last one ready", version)
                 return
 
+    def _refuse(self, version: int, snap: Snapshot, log: bool = True) -> str:
+        """A folder that breaks the shape limits: failed without a byte of it read."""
+        reason = f"version folder {version} {snap.problem}"
+        self._failed[version] = Failure(reason, snap, None)
+        self.metrics.count_reload("failed")
+        if log:
+            serving = self.default.version if self.default else "none"
+            logger.error(
+                "model version %s refused (still serving %s): %s", version, serving, reason
+            )
+        return reason
+
     def _can_unload(self, version: int) -> bool:
         return any(s.state == "ready" for v, s in self._servers.items() if v != version)
 
     async def _load(self, version: int, snap: Snapshot | None) -> BaseException | None:
         """Load, warm up (in a thread) and publish one version; the error if it failed."""
         s = self.settings
+        if snap is not None and snap.problem is not None:
+            return ArtifactError(self._refuse(version, snap, log=False))
         self._loading = version
         try:
             server = await asyncio.to_thread(
                 ModelServer.load, self.model_dir, version, s.batch_policy,
                 self._runner_factory, self.metrics.for_version(str(version)), s.model_sha256,
+                self.limits,
             )  # fmt: skip
         except Exception as exc:
             path = self.model_dir / str(version)

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.batcher import Batcher, BatchHooks
-from app.version_scan import manifest_hash
+from app.version_scan import ScanLimits, check_version_dir, manifest_hash
 from model_contract.artifact import Artifact, ArtifactError, load_artifact
 from model_contract.policy import BatchPolicy
 
@@ -89,9 +89,12 @@ class ModelServer:
         runner_factory: RunnerFactory,
         hooks: BatchHooks,
         manifest_sha256: str | None = None,
+        limits: ScanLimits | None = None,
     ) -> ModelServer:
         """Blocking (file checks, TensorFlow load, warm-up of every batch shape): run in a thread."""
         started = time.perf_counter()
+        if limits is not None and version is not None:  # again: files may change after the scan
+            check_version_dir(model_dir / str(version), limits)
         artifact = load_artifact(model_dir, version, manifest_sha256)
         runner = runner_factory(artifact.path, artifact.tokenizer.config.maxlen)
         runner.warmup()

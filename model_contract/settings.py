@@ -49,11 +49,7 @@ class ModelSettings(BaseSettings):
         default=0.5, ge=0, le=1, description="P(positive) >= threshold -> positive."
     )
     xla: bool = Field(
-        default=True,
-        description=(
-            "On CPU, XLA-compile the model for each padded batch size at start-up "
-            "(ignored on a GPU, which tries the fused cuDNN LSTM kernel; /model 'kernel')."
-        ),
+        default=True, description="On CPU, XLA-compile the model for each padded batch size."
     )
 
     def resolved_model_dir(self) -> Path:

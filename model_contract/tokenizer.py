@@ -24,6 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 from model_contract.latin1 import Latin1Words, is_latin1
+from model_contract.normalize import normalizer
+from model_contract.windows import pad_sequence as pad_sequence  # re-exported: the contract
+from model_contract.windows import window_starts as window_starts
 
 # Bump when the *behaviour* of this module changes in a way the config fields do not capture.
 TOKENIZER_VERSION = 2
@@ -65,6 +68,10 @@ class TokenizerConfig:
     oov_id: int = OOV_ID
     index_from: int = INDEX_FROM
     version: int = TOKENIZER_VERSION
+    # Unicode clean-up before splitting (model_contract/normalize.py): "none" for v1-v3, "nfkc" for
+    # newer versions. Left out of the serialized config when "none", so the fingerprints of the
+    # versions trained before it existed are unchanged.
+    normalization: str = "none"
 
     def __post_init__(self) -> None:
         if self.num_words <= self.index_from:
@@ -73,10 +80,13 @@ class TokenizerConfig:
             raise ValueError("maxlen must be positive")
         if self.padding not in ("pre", "post") or self.truncating not in ("pre", "post"):
             raise ValueError("padding and truncating must be 'pre' or 'post'")
+        normalizer(self.normalization)  # raises ValueError for an unknown mode
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["stopwords"] = sorted(set(self.stopwords))
+        if self.normalization == "none":
+            del data["normalization"]
         return data
 
     @classmethod
@@ -113,29 +123,6 @@ class Windows:
     n_oov: int
 
 
-def window_starts(n_ids: int, maxlen: int, stride: int, max_windows: int) -> list[int]:
-    """Start offsets of the full ``maxlen`` windows that cover ``n_ids`` ids, last window first.
-
-    Windows end at ``n_ids``, ``n_ids - stride``, ... and one window starts at 0, so every id is
-    in at least one window and no window is padding. More than ``max_windows`` windows are thinned
-    evenly (first and last kept): the cost of one review is bounded by ``max_windows`` model rows.
-    Training cuts its windows with this same function.
-    """
-    if stride < 1 or max_windows < 1:
-        raise ValueError("stride and max_windows must be >= 1")
-    if n_ids <= maxlen:
-        return [0]
-    starts = list(range(n_ids - maxlen, 0, -stride))
-    starts.append(0)
-    if len(starts) > max_windows == 1:
-        return starts[:1]
-    if len(starts) > max_windows:
-        last = len(starts) - 1
-        picks = sorted({round(i * last / (max_windows - 1)) for i in range(max_windows)})
-        starts = [starts[i] for i in picks]
-    return starts
-
-
 class Tokenizer:
     """Text -> words -> ids -> fixed-length int32 rows."""
 
@@ -145,6 +132,7 @@ class Tokenizer:
         self._html_break = re.compile(config.html_break_pattern, re.IGNORECASE)
         self._word = re.compile(config.word_pattern)
         self._stopwords = frozenset(config.stopwords)
+        self._normalize = normalizer(config.normalization)
         # Every match of the default break pattern starts with "<" (checked only for that one).
         self._break_starts_lt = config.html_break_pattern == r"<br\s*/?>"
         # Precompute word -> id once: the hot path is then one dict lookup per word. Stopwords map
@@ -163,11 +151,17 @@ class Tokenizer:
     def vocabulary_size(self) -> int:
         return len(self._ids)
 
+    def normalize(self, text: str) -> str:
+        """The text as the word splitter sees it (Unicode clean-up of the config, if any)."""
+        return self._normalize(text) if self._normalize is not None else text
+
     def words(self, text: str) -> list[str]:
         return split_words(text, self.config, self._html_break, self._word, self._stopwords)
 
     def _tokens(self, text: str) -> list[int]:
         """Ids of the kept words (no start token): ``split_words`` + lookup, loops run in C."""
+        if self._normalize is not None:
+            text = self._normalize(text)
         if self._break_starts_lt is False or "<" in text:  # no "<": the sub cannot match
             text = self._html_break.sub(" ", text)
         oov = repeat(self.config.oov_id)
@@ -229,21 +223,10 @@ def split_words(
     html_break = html_break or re.compile(config.html_break_pattern, re.IGNORECASE)
     word = word or re.compile(config.word_pattern)
     stop = stopwords if stopwords is not None else frozenset(config.stopwords)
+    clean = normalizer(config.normalization)
+    if clean is not None:
+        text = clean(text)
     text = html_break.sub(" ", text)
     if config.lowercase:
         text = text.lower()
     return [w for w in word.findall(text) if w not in stop]
-
-
-def pad_sequence(ids: Sequence[int], config: TokenizerConfig) -> npt.NDArray[np.int32]:
-    """One row of ``keras.utils.pad_sequences(..., maxlen, padding, truncating, value=pad_id)``."""
-    maxlen = config.maxlen
-    row = np.full(maxlen, config.pad_id, dtype=np.int32)
-    if len(ids) > maxlen:
-        ids = ids[-maxlen:] if config.truncating == "pre" else ids[:maxlen]
-    if ids:
-        if config.padding == "pre":
-            row[maxlen - len(ids) :] = ids
-        else:
-            row[: len(ids)] = ids
-    return row

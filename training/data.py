@@ -182,3 +182,18 @@ def fit_validation_split(train: Split, fraction: float, seed: int) -> tuple[Spli
         )
 
     return take(fit_idx), take(val_idx)
+
+
+def subsample(split: Split, n: int, seed: int) -> Split:
+    """A stratified, seeded subset (used by --quick)."""
+    from sklearn.model_selection import train_test_split
+
+    if len(split.texts) <= n:
+        return split
+    idx, _ = train_test_split(
+        list(range(len(split.texts))), train_size=n, random_state=seed, stratify=split.labels
+    )
+    idx = sorted(idx)
+    return Split(
+        [split.texts[i] for i in idx], [split.labels[i] for i in idx], [split.ids[i] for i in idx]
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -13,7 +14,9 @@ NUM_WORDS = 20_000
 MAXLEN = 80
 BATCH_SIZE = 32
 MAX_EPOCHS = 10  # the seed ran 15; v3's cosine schedule spans 10 (early stopping on top)
-VALIDATION_FRACTION = 0.1
+VALIDATION_FRACTION = 0.1  # random hold-out (v1-v3)
+MOVIE_VALIDATION_FRACTION = 0.15  # by movie: larger, since one movie's reviews move together
+DEFAULT_UNSUP_SPANS = 1  # one-line spans cut from each unlabelled review
 EARLY_STOPPING_PATIENCE = 3
 LEARNING_RATE = 1e-3  # Adam's default, as in the seed
 COSINE_EPOCHS = 3  # with hard labels the LSTM overfits after 1-2 epochs at a constant 1e-3
@@ -38,6 +41,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--data",
         help="aclImdb_v1.tar.gz, the labeled repack, or an aclImdb/ folder "
         "(default: $IMDB_DATA, then the download cache, then download)",
+    )
+    p.add_argument(
+        "--unsup",
+        default=os.environ.get("IMDB_UNSUP"),
+        help="the 50,000 unlabelled reviews (aclImdb/train/unsup: the official tarball, the "
+        "shared aclImdb_v1_unsup.tar.gz or a folder; default $IMDB_UNSUP): their windows and "
+        "spans are distilled from the teacher; copies of labelled reviews are dropped",
+    )
+    p.add_argument(
+        "--movies",
+        default=os.environ.get("IMDB_URLS"),
+        help="the movie of every labelled review (aclImdb/{train,test}/urls_*.txt: tarball or "
+        "folder; default $IMDB_URLS); enables --split movie",
+    )
+    p.add_argument(
+        "--split",
+        choices=["movie", "random"],
+        help="validation hold-out: whole movies (default when --movies is given) or random "
+        "reviews (v1-v3)",
+    )
+    p.add_argument("--validation-fraction", type=float, help="share of train held out")
+    p.add_argument(
+        "--unsup-spans", type=int, default=DEFAULT_UNSUP_SPANS, help="spans per unlabelled review"
+    )
+    p.add_argument(
+        "--normalization",
+        choices=["nfkc", "none"],
+        default="nfkc",
+        help="Unicode clean-up before splitting words (model_contract/normalize.py); none: v1-v3",
     )
     p.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     p.add_argument("--version", type=int, help="artifact version (default: highest + 1)")
@@ -141,6 +173,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--report", type=Path, help="also write the metrics JSON here")
     args = p.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else list(argv)
+    if args.split is None:
+        args.split = "movie" if args.movies else "random"
+    if args.validation_fraction is None:
+        args.validation_fraction = (
+            MOVIE_VALIDATION_FRACTION if args.split == "movie" else VALIDATION_FRACTION
+        )
+    if not 0.0 < args.validation_fraction < 0.5:
+        raise ValueError("--validation-fraction must be in (0, 0.5)")
+    if args.unsup_spans < 0:
+        raise ValueError("--unsup-spans must be >= 0")
     if args.epochs < (0 if args.init_from else 1):
         raise ValueError("--epochs must be >= 1 (0 only with --init-from)")
     if args.review_epochs < 0:
@@ -190,6 +232,10 @@ def levers(args: argparse.Namespace, all_windows: bool) -> dict[str, object]:
         "review_epochs": args.review_epochs,
         "rare_word_dropout": args.rare_word_dropout,
         "init_from": str(args.init_from) if args.init_from else None,
+        "validation": f"{args.split} {args.validation_fraction}",
+        "unlabelled": bool(args.unsup),
+        "unsup_spans": args.unsup_spans if args.unsup else 0,
+        "normalization": args.normalization,
     }
 
 

@@ -14,7 +14,7 @@ from model_contract.tokenizer import Tokenizer
 from training.calibration import expected_calibration_error, fit_platt, mean_logits
 from training.evaluation import classification_metrics
 from training.features import Rows, review_windows, sentence_spans
-from training.teacher import CrossFitTeacher
+from training.teacher import CrossFitTeacher, Teacher
 
 Predict = Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float32]]
 
@@ -64,6 +64,33 @@ def training_rows(
     x = np.concatenate([wins.x, spans.x])
     y = np.concatenate([y_win, y_span]).astype(np.float32)
     return TrainingRows(x=x, y=y, windows=len(wins.x), spans=len(spans.x))
+
+
+def unlabelled_rows(
+    tokenizer: Tokenizer,
+    texts: Sequence[str],
+    teacher: Teacher,
+    *,
+    stride: int,
+    max_windows: int,
+    spans_per_review: int,
+    seed: int,
+) -> TrainingRows:
+    """Every serving window and ``spans_per_review`` spans of unlabelled reviews, each with the
+    teacher's score as its target. The teacher was fitted on the fit split only, so none of these
+    reviews was in its training data: no cross-fitting is needed."""
+    wins = review_windows(tokenizer, texts, stride, max_windows)
+    spans = sentence_spans(tokenizer, texts, spans_per_review, seed) if spans_per_review else None
+    x = wins.x if spans is None else np.concatenate([wins.x, spans.x])
+    y = teacher.probabilities(list(x)).astype(np.float32)
+    return TrainingRows(x=x, y=y, windows=len(wins.x), spans=len(x) - len(wins.x))
+
+
+def concat_rows(a: TrainingRows, b: TrainingRows) -> TrainingRows:
+    return TrainingRows(
+        np.concatenate([a.x, b.x]), np.concatenate([a.y, b.y]), a.windows + b.windows,
+        a.spans + b.spans,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from model_contract.scoring import sigmoid
 from model_contract.tokenizer import Tokenizer, TokenizerConfig
 from training import baselines
 from training.calibration import reliability_diagram
-from training.data import Dataset, DatasetError, Split, fit_validation_split, load_imdb
+from training.corpus import load_corpus
+from training.data import DatasetError
 from training.evaluation import classification_metrics, format_table, library_versions
 from training.export import check_equivalence, next_version, write_artifact
 from training.features import last_window, windows
@@ -35,19 +35,19 @@ from training.options import (
     MAX_WINDOWS,
     MAXLEN,
     NUM_WORDS,
-    QUICK_REVIEWS,
     SEED,
-    VALIDATION_FRACTION,
     levers,
     parse_args,
 )
 from training.student import (
     TrainingRows,
     calibrated,
+    concat_rows,
     fit_policy,
     mode_metrics,
     score_reviews,
     training_rows,
+    unlabelled_rows,
 )
 from training.teacher import cross_fit_teacher, fit_teacher
 from training.vocabulary import build_word_index
@@ -55,19 +55,6 @@ from training.vocabulary import build_word_index
 
 def log(msg: str) -> None:
     print(f"[train {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def subsample(split: Split, n: int, seed: int) -> Split:
-    """A stratified, seeded subset (used by --quick)."""
-    if len(split.texts) <= n:
-        return split
-    idx, _ = train_test_split(
-        np.arange(len(split.texts)), train_size=n, random_state=seed, stratify=split.labels
-    )
-    idx = np.sort(idx)
-    return Split(
-        [split.texts[i] for i in idx], [split.labels[i] for i in idx], [split.ids[i] for i in idx]
-    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -80,19 +67,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     keras.utils.set_random_seed(SEED)
     started = time.monotonic()
     log("loading dataset")
-    ds: Dataset = load_imdb(args.data)
-    train, test = ds.train, ds.test
-    if args.quick:
-        train, test = subsample(train, QUICK_REVIEWS, SEED), subsample(test, QUICK_REVIEWS, SEED)
-    log(f"{len(train.texts)} train / {len(test.texts)} test reviews from {ds.source}")
-
-    fit, val = fit_validation_split(train, VALIDATION_FRACTION, SEED)
+    corpus = load_corpus(args, log)
+    ds, train, test, fit, val = corpus.dataset, corpus.train, corpus.test, corpus.fit, corpus.val
     fit_texts, fit_y, val_texts, val_y = fit.texts, fit.labels, val.texts, np.asarray(val.labels)
     test_y = np.asarray(test.labels)
+    unlabelled = corpus.unlabelled.texts if corpus.unlabelled is not None else []
 
     stopwords = () if args.stopwords == "none" else TokenizerConfig().stopwords
-    config = TokenizerConfig(num_words=NUM_WORDS, maxlen=MAXLEN, stopwords=stopwords)
-    word_index = build_word_index(fit_texts, config)  # never sees validation or test text
+    config = TokenizerConfig(
+        num_words=NUM_WORDS, maxlen=MAXLEN, stopwords=stopwords, normalization=args.normalization
+    )
+    # Never sees validation or test text (unlabelled reviews are of other movies, copies dropped).
+    word_index = build_word_index([*fit_texts, *unlabelled], config)
     tokenizer = Tokenizer(config, word_index)
     log(f"vocabulary: {len(word_index)} words kept, fingerprint {config.fingerprint()[:12]}")
 
@@ -113,6 +99,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             tokenizer, fit_texts, fit_y, cross_fitted, stride=args.stride, max_windows=MAX_WINDOWS,
             spans_per_review=args.spans, label_weight=args.label_weight, seed=SEED,
         )  # fmt: skip
+    if unlabelled and teacher is not None:
+        extra = unlabelled_rows(
+            tokenizer, unlabelled, teacher, stride=args.stride, max_windows=MAX_WINDOWS,
+            spans_per_review=args.unsup_spans, seed=SEED,
+        )  # fmt: skip
+        log(f"unlabelled rows: {len(extra.x)} ({extra.windows} windows, {extra.spans} spans)")
+        rows = concat_rows(rows, extra)
     x_val = last_window(tokenizer, val_texts)
     log(f"training rows: {len(rows.x)} ({rows.windows} windows, {rows.spans} one-line spans)")
 
@@ -121,7 +114,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     history: dict[str, list[float]] = {}
     if args.epochs > 0:
         model, fitted = fit_student(
-            args, rows, tokenizer, fit_texts, val_texts, x_val, val_y,
+            args, rows, tokenizer, [*fit_texts, *unlabelled], val_texts, x_val, val_y,
             cosine_over_all=teacher is not None, log=log, initial=model,
         )  # fmt: skip
         history = fitted.history
@@ -195,6 +188,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "validation_reviews": len(val_texts),
             "fit_reviews": len(fit_texts),
             "fit_rows": len(rows.x),
+            "validation_split": corpus.split,
+            "unlabelled_reviews": len(unlabelled),
+            "unlabelled_dropped": (
+                {
+                    "test_copies": corpus.unlabelled.dropped_test_copies,
+                    "train_copies": corpus.unlabelled.dropped_train_copies,
+                    "repeats": corpus.unlabelled.dropped_duplicates,
+                }
+                if corpus.unlabelled is not None
+                else None
+            ),
             "test_reviews": len(test.texts),
         },
         "versions": library_versions(),

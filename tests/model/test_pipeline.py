@@ -109,3 +109,24 @@ def test_exported_twin_equals_trained_model(tmp_path: Path, sample: Dataset) -> 
 )
 def test_bad_arguments(argv: list[str]) -> None:
     assert train.main(argv) == 2
+
+
+def test_quick_mode_with_unlabelled_reviews_and_movie_validation(tmp_path: Path) -> None:
+    """The v4 recipe's data path end to end (`make train-smoke`): unlabelled reviews distilled
+    from the teacher with the copies of test reviews dropped, validation held out by movie, and
+    the Unicode clean-up recorded in the artifact's tokenizer."""
+    extra = str(SAMPLE.with_name("aclImdb_sample_extra.tar.gz"))
+    model_dir = tmp_path / "imdb_lstm"
+    argv = ["--quick", "--no-baselines", "--data", str(SAMPLE), "--unsup", extra]
+    assert train.main([*argv, "--movies", extra, "--model-dir", str(model_dir)]) == 0
+    artifact = load_artifact(model_dir)
+    metrics = json.loads((artifact.path / "metrics.json").read_text())
+    data = metrics["data"]
+    assert data["validation_split"] == "movie"
+    assert data["unlabelled_dropped"]["test_copies"] == 4  # the sample's real copies
+    assert data["unlabelled_reviews"] > 0
+    assert data["fit_rows"] > 2 * data["fit_reviews"]  # the unlabelled rows were added
+    assert artifact.tokenizer.config.normalization == "nfkc"
+    assert metrics["training"]["levers"]["unlabelled"] is True
+    # Without --movies a movie split is refused with a message, not a traceback.
+    assert train.main([*argv, "--split", "movie", "--model-dir", str(model_dir)]) == 2
