@@ -21,10 +21,10 @@ from starlette.requests import ClientDisconnect
 from app.explain.schemas import ExplainRequest
 from app.httputil import is_json_media_type
 from app.metrics import ServiceMetrics
-from app.model_registry import VersionNotLoaded
 from app.rejections import REJECTIONS, code_for
 from app.schemas import ErrorBody, PredictRequest
 from app.service import InferenceFailed, RequestTimedOut, Runtime, ServiceUnavailable
+from app.version_policy import VersionNotLoaded
 
 logger = logging.getLogger(__name__)
 

@@ -18,20 +18,13 @@ from typing import Any
 
 from app.config import Settings
 from app.metrics import ServiceMetrics
-from app.model_server import ModelServer, RunnerFactory, describe_load_error, version_row
+from app.model_server import ModelServer, RunnerFactory, describe_load_error, version_rows
 from app.tuning import freeze_long_lived_objects, release_unloaded_model
+from app.version_policy import VersionNotLoaded
 from app.version_scan import Failure, Snapshot, manifest_hash, scan_versions
 from model_contract.artifact import ArtifactError, resolve_version_dir
 
 logger = logging.getLogger(__name__)
-
-
-class VersionNotLoaded(Exception):
-    """A request pinned a version that is not loaded (404, naming the loaded ones)."""
-
-    def __init__(self, version: str, loaded: list[str]) -> None:
-        super().__init__(f"model version {version} is not loaded; loaded: {', '.join(loaded)}")
-        self.loaded = loaded
 
 
 class ModelRegistry:
@@ -249,17 +242,8 @@ class ModelRegistry:
 
     # --- GET /models ------------------------------------------------------------------------
     def describe(self) -> list[dict[str, Any]]:
-        rows: dict[int, dict[str, Any]] = {}
-        for version, fail in self._failed.items():
-            rows[version] = version_row(
-                version, f"failed: {fail.reason}", None, fail.manifest_sha256
-            )
-        if self._loading is not None:
-            rows[self._loading] = version_row(self._loading, "loading", None, None)
-        for version, server in [*self._draining.items(), *self._servers.items()]:
-            rows[version] = version_row(version, server.state, server, server.manifest_sha256)
-            rows[version]["default"] = server is self.default
-        return [rows[v] for v in sorted(rows, reverse=True)]
+        servers = [*self._draining.items(), *self._servers.items()]
+        return version_rows(self._failed, self._loading, servers, self.default)
 
 
 def _labels(server: ModelServer | None) -> tuple[str, str] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.batcher import Batcher, BatchHooks
-from app.version_scan import ScanLimits, check_version_dir, manifest_hash
+from app.version_scan import Failure, ScanLimits, check_version_dir, manifest_hash
 from model_contract.artifact import Artifact, ArtifactError, load_artifact
 from model_contract.policy import BatchPolicy
 
@@ -169,3 +169,21 @@ def version_row(
         "tokenizer_fingerprint": artifact.preprocessing.get("fingerprint") if artifact else None,
         "device": server.runner.device if server else None,
     }
+
+
+def version_rows(
+    failed: Mapping[int, Failure],
+    loading: int | None,
+    servers: Sequence[tuple[int, ModelServer]],
+    default: ModelServer | None,
+) -> list[dict[str, Any]]:
+    """The ``GET /models`` list, highest version first (a later state of a version wins)."""
+    rows: dict[int, dict[str, Any]] = {}
+    for version, fail in failed.items():
+        rows[version] = version_row(version, f"failed: {fail.reason}", None, fail.manifest_sha256)
+    if loading is not None:
+        rows[loading] = version_row(loading, "loading", None, None)
+    for version, server in servers:
+        rows[version] = version_row(version, server.state, server, server.manifest_sha256)
+        rows[version]["default"] = server is default
+    return [rows[v] for v in sorted(rows, reverse=True)]

@@ -56,3 +56,11 @@ def parse_version_policy(text: str) -> VersionPolicy:
     if len(versions) > MAX_LATEST:
         raise ValueError(f"at most {MAX_LATEST} versions at once, got {len(versions)}")
     return VersionPolicy(explicit=tuple(versions))
+
+
+class VersionNotLoaded(Exception):
+    """A request pinned a version that is not loaded (404, naming the loaded ones)."""
+
+    def __init__(self, version: str, loaded: list[str]) -> None:
+        super().__init__(f"model version {version} is not loaded; loaded: {', '.join(loaded)}")
+        self.loaded = loaded

@@ -34,7 +34,7 @@ from app.explain.words import ExplainResponseDict
 from app.model_server import ModelServer
 from app.schemas import Label
 
-DEMO_PAGE = Path(__file__).resolve().parent / "static" / "demo.html"
+DEMO_PAGE = Path(__file__).resolve().parents[1] / "static" / "demo.html"
 KEY_FLAG = 'data-key-required="false"'
 # The page is self-contained: nothing may load from anywhere but this service (works offline).
 PAGE_HEADERS = {
