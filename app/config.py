@@ -86,6 +86,10 @@ class Settings(ModelSettings):
     request_timeout_s: float = Field(
         default=10.0, gt=0, description="Per-request deadline (504 after)."
     )
+    on_unreadable: Literal["answer", "refuse"] = Field(
+        default="answer",
+        description="Texts the model cannot read: 'answer' (flagged) or 'refuse' (422 / per item).",
+    )
     explain_prewarm: bool = Field(
         default=False,
         description="Build the default version's gradient explainer in the background at start.",

@@ -24,6 +24,7 @@ from app.metrics import ServiceMetrics
 from app.rejections import REJECTIONS, code_for
 from app.schemas import ErrorBody, PredictRequest
 from app.service import InferenceFailed, RequestTimedOut, Runtime, ServiceUnavailable
+from app.unreadable import UnreadableText
 from app.version_policy import VersionNotLoaded
 
 logger = logging.getLogger(__name__)
@@ -181,6 +182,11 @@ async def timeout_handler(request: Request, exc: Exception) -> JSONResponse:
     return reject(_runtime(request).metrics, "timeout", str(exc) or "request timed out")
 
 
+async def unreadable_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UnreadableText)
+    return reject(_runtime(request).metrics, "unreadable", str(exc), exc.errors())
+
+
 async def inference_failed_handler(request: Request, exc: Exception) -> JSONResponse:
     logger.error("inference failed path=%s cause=%r", request.url.path, exc.__cause__)
     return error_response(500, "inference failed", code="inference_failed")
@@ -198,6 +204,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestTimedOut, timeout_handler)
     app.add_exception_handler(VersionNotLoaded, version_not_loaded_handler)
     app.add_exception_handler(InferenceFailed, inference_failed_handler)
+    app.add_exception_handler(UnreadableText, unreadable_handler)
     app.add_exception_handler(Exception, unhandled_handler)
 
 
@@ -207,7 +214,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "The pinned model_version is not loaded."},
     413: {"model": ErrorBody, "description": "Body larger than MAX_BODY_BYTES."},
     415: {"model": ErrorBody, "description": "Body is not sent as application/json."},
-    422: {"model": ErrorBody, "description": "Wrong shape, types, empty text or over a limit."},
+    422: {
+        "model": ErrorBody,
+        "description": (
+            "Wrong shape, types, empty text or over a limit; 'unreadable_text': the model "
+            "cannot read the text and on_unreadable is 'refuse'."
+        ),
+    },
     500: {"model": ErrorBody, "description": "Server fault (never caused by client input)."},
     503: {
         "model": ErrorBody,

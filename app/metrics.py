@@ -25,6 +25,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from app.batcher import BatchHooks
+from model_contract.readability import REASONS, Readability
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -32,6 +33,8 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 TOKEN_BUCKETS = (0, 10, 20, 40, 80, 120, 160, 240, 320, 480, 640, 1000, 2000)
 WINDOW_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 RATIO_BUCKETS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+# Fine near 1: IMDB reviews sit at 0.85-1 (median 0.95); under 0.5 is flagged unreadable.
+COVERAGE_BUCKETS = (0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.0)
 
 
 def _multiprocess_dir() -> str | None:
@@ -106,6 +109,23 @@ class ServiceMetrics(BatchHooks):
         self.batch_errors = Counter(
             "sentiment_batch_errors", "Model calls that raised.", registry=r
         )
+        self.unreadable = Counter(
+            "sentiment_unreadable", "Texts the model cannot read, by reason (answered or refused).",
+            ["reason"], registry=r,
+        )  # fmt: skip
+        self.readable_predictions = Counter(
+            "sentiment_readable_predictions", "Answers to readable texts by label (label drift).",
+            ["label"], registry=r,
+        )  # fmt: skip
+        self.coverage = Histogram(
+            "sentiment_input_coverage", "Share of a text's read words (no stopwords) the model knows.",
+            buckets=COVERAGE_BUCKETS, registry=r,
+        )  # fmt: skip
+        self._unreadable_by_reason = {k: self.unreadable.labels(reason=k) for k in REASONS}
+        self._readable_by_label = {
+            label: self.readable_predictions.labels(label=label)
+            for label in ("positive", "negative")
+        }
         # Label children resolved once: ``.labels(...)`` per request showed up in profiles.
         self._predictions_by_label = {
             label: self.predictions.labels(label=label) for label in ("positive", "negative")
@@ -189,6 +209,14 @@ class ServiceMetrics(BatchHooks):
         self.review_tokens.observe(n_tokens)
         self.windows.observe(n_windows)
         self.oov_ratio.observe(n_oov / n_tokens if n_tokens else 0.0)
+
+    def observe_verdict(self, verdict: Readability, label: str) -> None:
+        """Coverage, and the text counted as unreadable (by reason) or as a readable answer."""
+        self.coverage.observe(verdict.coverage)
+        if verdict.reason is not None:
+            self._unreadable_by_reason[verdict.reason].inc()
+        else:
+            self._readable_by_label[label].inc()
 
     def close(self) -> None:
         """Multiprocess mode: drop this worker's live gauges from the aggregate."""

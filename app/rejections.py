@@ -27,6 +27,7 @@ REJECTIONS: dict[str, Rejection] = {
         Rejection(413, "body_too_large", "body_too_large"),
         Rejection(415, "unsupported_media_type", "unsupported_media_type"),
         Rejection(422, "validation_error", "validation"),
+        Rejection(422, "unreadable_text", "unreadable"),  # on_unreadable: refuse, one text
         Rejection(499, "client_closed", "client_closed"),  # nginx's "client closed request"
         Rejection(503, "queue_full", "queue_full"),
         Rejection(503, "not_ready", "not_ready"),

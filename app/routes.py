@@ -25,6 +25,7 @@ from app.schemas import (
     ProbabilityOnly,
     ProbabilityResponse,
 )
+from app.unreadable import UnreadableText, refused
 
 
 def checked_request(body: PredictRequest, request: Request) -> PredictRequest:
@@ -81,11 +82,18 @@ def _add_predict_route(path: str, item: type[BaseModel], single: type[BaseModel]
         runtime = runtime_of(request)
         items = checked_request(body, request).items
         version, scored = await runtime.score(items, body.scoring, body.model_version)
+        refuse = (body.on_unreadable or runtime.settings.on_unreadable) == "refuse"
         if body.is_batch:
-            preds = [construct_item(**{f: getattr(s, f) for f in fields}) for s in scored]
+            preds = [
+                refused(s) if refuse and not s.readable
+                else construct_item(**{f: getattr(s, f) for f in fields})
+                for s in scored
+            ]  # fmt: skip
             out = batch.model_construct(predictions=preds, model_version=version)
             return Response(to_json_batch(out), media_type=JSON)
         first = scored[0]
+        if refuse and not first.readable:
+            raise UnreadableText(first)
         one = construct_single(model_version=version, **{f: getattr(first, f) for f in fields})
         return Response(to_json_single(one), media_type=JSON)
 

@@ -22,9 +22,12 @@ from pydantic_core import PydanticCustomError
 
 from app.config import MAX_TEXTS_CAP
 from app.guards import known_fields_only
+from app.unreadable import COVERAGE_FIELD, LANGUAGE_FIELD, READABLE_FIELD, REASON_FIELD, RefusedItem
+from model_contract.readability import Reason
 from model_contract.scoring import Mode
 
 Label = Literal["positive", "negative"]
+OnUnreadable = Literal["answer", "refuse"]
 ItemT = TypeVar("ItemT", bound=BaseModel)
 
 
@@ -76,6 +79,14 @@ class PredictRequest(BaseModel):
         ),
     )
     model_version: ModelVersion | None = None
+    on_unreadable: OnUnreadable | None = Field(
+        None,
+        description=(
+            "What to do with a text the model cannot read (see 'readable'): 'answer' with the "
+            "label and probability anyway, flagged; 'refuse' it - 422 'unreadable_text' for "
+            "'text', a per-item 'error' inside a 'texts' batch. Unset: ON_UNREADABLE ('answer')."
+        ),
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -109,16 +120,28 @@ class Prediction(BaseModel):
     label: Label
     probability: float = _PROBABILITY
     windows: int = _WINDOWS
+    readable: bool = READABLE_FIELD
+    reason: Reason | None = REASON_FIELD
+    coverage: float = COVERAGE_FIELD
+    language: str | None = LANGUAGE_FIELD
 
 
 class ProbabilityOnly(BaseModel):
     probability: float = _PROBABILITY
     windows: int = _WINDOWS
+    readable: bool = READABLE_FIELD
+    reason: Reason | None = REASON_FIELD
+    coverage: float = COVERAGE_FIELD
+    language: str | None = LANGUAGE_FIELD
 
 
 class LabelOnly(BaseModel):
     label: Label
     windows: int = _WINDOWS
+    readable: bool = READABLE_FIELD
+    reason: Reason | None = REASON_FIELD
+    coverage: float = COVERAGE_FIELD
+    language: str | None = LANGUAGE_FIELD
 
 
 class PredictResponse(Prediction):
@@ -134,7 +157,12 @@ class LabelResponse(LabelOnly):
 
 
 class BatchResponse(BaseModel, Generic[ItemT]):
-    predictions: list[ItemT] = Field(description="One per input text, in input order.")
+    predictions: list[ItemT | RefusedItem] = Field(
+        description=(
+            "One per input text, in input order; a text refused as unreadable "
+            "(on_unreadable: refuse) is an item with 'error' instead of a prediction."
+        )
+    )
     model_version: str
 
 

@@ -21,7 +21,10 @@ from app.metrics import ServiceMetrics
 from app.model_registry import ModelRegistry
 from app.model_server import ModelServer, Row, Runner, RunnerFactory
 from app.schemas import Label
+from app.unreadable import Counts, Pending
 from model_contract.artifact import Artifact
+from model_contract.language import LanguageIdentifier
+from model_contract.readability import Reason
 from model_contract.scoring import Mode
 from model_contract.tf_process import configure_threads, quiet_tensorflow
 
@@ -61,6 +64,10 @@ class Scored:
     probability: float
     label: Label
     windows: int  # model rows this text cost
+    readable: bool  # the rest: model_contract.readability.Readability's fields
+    reason: Reason | None
+    coverage: float
+    language: str | None
 
 
 class Runtime:
@@ -73,6 +80,7 @@ class Runtime:
         self.models = ModelRegistry(settings, factory, self.metrics)
         self.draining = False
         self._drain_logged = False
+        self.identify: LanguageIdentifier | None = None  # loaded by start(); tests may skip it
 
     @property
     def ready(self) -> bool:
@@ -108,6 +116,7 @@ class Runtime:
         }
 
     async def start(self) -> None:
+        self.identify = await asyncio.to_thread(LanguageIdentifier)
         await self.models.start()
         server = self.server()
         logger.info(
@@ -137,17 +146,20 @@ class Runtime:
 
     def _rows(
         self, artifact: Artifact, texts: Sequence[str], mode: Mode
-    ) -> tuple[list[Row], list[int]]:
-        """Model rows for each text (its windows in whole-review mode) and how many per text."""
+    ) -> tuple[list[Row], list[int], list[Counts]]:
+        """Model rows for each text (its windows in whole-review mode), how many per text, and
+        each text's (n_tokens, n_oov) for its readability verdict."""
         tokenizer, observe_text = artifact.tokenizer, self.metrics.observe_text
         rows: list[Row] = []
         counts: list[int] = []
+        stats: list[Counts] = []
         if mode == "last":
             for text in texts:
                 encoded = tokenizer.encode(text)
                 observe_text(encoded.n_tokens, encoded.n_oov, 1)
+                stats.append((encoded.n_tokens, encoded.n_oov))
                 rows.append(encoded.ids)
-            return rows, [1] * len(texts)
+            return rows, [1] * len(texts), stats
         policy = artifact.scoring
         # Windows per text shrink (evenly thinned) when many long texts share one request, so a
         # request never costs more than MAX_ROWS_PER_REQUEST rows of the bounded queue.
@@ -156,9 +168,10 @@ class Runtime:
             windows = tokenizer.encode_windows(text, policy.stride, per_text)
             n = len(windows.rows)
             observe_text(windows.n_tokens, windows.n_oov, n)
+            stats.append((windows.n_tokens, windows.n_oov))
             rows.extend(windows.rows)
             counts.append(n)
-        return rows, counts
+        return rows, counts, stats
 
     async def score(
         self, texts: Sequence[str], mode: Mode | None = None, version: str | None = None
@@ -170,19 +183,26 @@ class Runtime:
         server = self.server(version)
         artifact = server.artifact
         mode = mode or self.default_mode(server)
-        rows, counts = self._rows(artifact, texts, mode)
-        probs = await self.infer(server, rows)
+        rows, counts, stats = self._rows(artifact, texts, mode)
+        pending = Pending(texts, stats, self.identify, artifact.tokenizer.config)
+        try:
+            probs = await self.infer(server, rows)  # submits before the language task starts
+        except BaseException:
+            pending.cancel()
+            raise
+        verdicts = await pending.result()
         threshold = self.settings.threshold
-        count = self.metrics.count_prediction
+        count, observe = self.metrics.count_prediction, self.metrics.observe_verdict
         combine = artifact.scoring.combine
         scored = []
         start = 0
-        for n in counts:
+        for n, v in zip(counts, verdicts, strict=True):
             p = combine(probs[start : start + n], mode)
             start += n
             label: Label = "positive" if p >= threshold else "negative"
             count(label)
-            scored.append(Scored(probability=p, label=label, windows=n))
+            observe(v, label)
+            scored.append(Scored(p, label, n, v.readable, v.reason, v.coverage, v.language))
         return server.version, scored
 
     async def infer(self, server: ModelServer, rows: Sequence[Row]) -> list[float]:

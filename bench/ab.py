@@ -3,6 +3,7 @@
     git archive HEAD app | tar -x -C /tmp/before     # snapshot the "before" code
     python -m bench.ab --before /tmp/before [--after .] -c 64 --rounds 4
     python -m bench.ab --before . --env-after MAX_BATCH_SIZE=64   # same code, other settings
+    python -m bench.ab --before /tmp/before --texts texts.txt   # one text a line, not IMDB reviews
 
 Both servers run at once (an idle server costs nothing) and the load alternates between them
 round by round; the medians and their ratio are printed. Each side imports ``app`` from its own
@@ -33,13 +34,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("-c", "--concurrency", type=int, nargs="+", default=[64])
     ap.add_argument("-n", "--requests", type=int, default=3000)
     ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--texts", type=Path, help="one request text per line (default: IMDB reviews)")
     ap.add_argument("--env", nargs="*", default=[], help="extra KEY=VALUE for both servers")
     ap.add_argument("--env-before", nargs="*", default=[], help="KEY=VALUE for 'before' only")
     ap.add_argument("--env-after", nargs="*", default=[], help="KEY=VALUE for 'after' only")
     args = ap.parse_args(argv)
     env = {"MODEL_DIR": str(Path(args.model_dir).resolve())}
     env.update(kv.split("=", 1) for kv in args.env)
-    texts, _ = load_reviews(4000)
+    if args.texts is not None:
+        lines = [t for t in args.texts.read_text(encoding="utf-8").splitlines() if t.strip()]
+        texts = [lines[i % len(lines)] for i in range(4000)]
+    else:
+        texts, _ = load_reviews(4000)
     runs: dict[str, dict[int, list[dict[str, Any]]]] = {"before": {}, "after": {}}
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as tmp:
         bodies = Path(tmp) / "bodies.jsonl"

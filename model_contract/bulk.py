@@ -18,12 +18,13 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from model_contract.readability import Identify, Readability, decide
 from model_contract.scoring import Mode, ScoringPolicy
 from model_contract.tokenizer import Tokenizer
 
@@ -39,6 +40,7 @@ class Encoded(Generic[T]):
     tag: T
     rows: Rows  # [sum(counts), maxlen]
     counts: list[int]
+    verdicts: list[Readability] = field(default_factory=list)  # one per text, as the API's
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Scores(Generic[T]):
     tag: T
     probabilities: list[float]
     windows: list[int]
+    verdicts: list[Readability] = field(default_factory=list)
 
 
 class BulkScorer:
@@ -62,6 +65,7 @@ class BulkScorer:
         mode: Mode,
         max_windows: int | None = None,
         batch_size: int = 1024,
+        identify: Identify | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
@@ -73,21 +77,28 @@ class BulkScorer:
         if self.max_windows < 1:
             raise ValueError("max_windows must be >= 1")
         self.batch_size = batch_size
+        self.identify = identify  # the language identifier for the verdicts (None: not asked)
         self.maxlen = tokenizer.config.maxlen
         self.model_calls = 0
         self.rows_run = 0
 
     def encode(self, tag: T, texts: Sequence[str]) -> Encoded[T]:
-        """The service's rows for each text (``Runtime._rows`` for a one-text request)."""
-        tokenizer = self.tokenizer
+        """The service's rows for each text (``Runtime._rows`` for a one-text request), and its
+        readability verdict (``readability.decide``, as the service's)."""
+        tokenizer, config = self.tokenizer, self.tokenizer.config
         if not texts:
             return Encoded(tag, np.zeros((0, self.maxlen), np.int32), [])
         if self.mode == "last":
-            rows = np.stack([tokenizer.encode(t).ids for t in texts])
-            return Encoded(tag, rows, [1] * len(texts))
+            encoded = [tokenizer.encode(t) for t in texts]
+            verdicts = decide(
+                texts, [(e.n_tokens, e.n_oov) for e in encoded], config, self.identify
+            )
+            return Encoded(tag, np.stack([e.ids for e in encoded]), [1] * len(texts), verdicts)
         stride, per_text = self.scoring.stride, self.max_windows
-        windows = [tokenizer.encode_windows(t, stride, per_text).rows for t in texts]
-        return Encoded(tag, np.concatenate(windows), [len(w) for w in windows])
+        windows = [tokenizer.encode_windows(t, stride, per_text) for t in texts]
+        verdicts = decide(texts, [(w.n_tokens, w.n_oov) for w in windows], config, self.identify)
+        rows = np.concatenate([w.rows for w in windows])
+        return Encoded(tag, rows, [len(w.rows) for w in windows], verdicts)
 
     def _run(self, rows: Rows) -> list[float]:
         """One model call of exactly ``batch_size`` rows (padded), outputs for ``rows`` only."""
@@ -139,7 +150,7 @@ class BulkScorer:
             probabilities.append(combine(done[start : start + n], mode))
             start += n
         del done[:start]
-        return Scores(chunk.tag, probabilities, chunk.counts)
+        return Scores(chunk.tag, probabilities, chunk.counts, chunk.verdicts)
 
 
 _DONE = object()

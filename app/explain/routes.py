@@ -33,6 +33,7 @@ from app.explain.schemas import ExplainMethod, ExplainRequest, ExplainResponse
 from app.explain.words import ExplainResponseDict
 from app.model_server import ModelServer
 from app.schemas import Label
+from app.unreadable import Pending, UnreadableText
 
 DEMO_PAGE = Path(__file__).resolve().parents[1] / "static" / "demo.html"
 KEY_FLAG = 'data-key-required="false"'
@@ -99,22 +100,36 @@ async def explain_text(body: ExplainRequest, request: Request) -> Response:
     )
     n_oov = plan.ids.count(plan.config.oov_id)
     runtime.metrics.observe_text(len(plan.ids) - 1, n_oov, plan.n_windows)
+    config = artifact.tokenizer.config
+    pending = Pending([body.text], [(len(plan.ids) - 1, n_oov)], runtime.identify, config)
     rows = list(plan.rows)
-    if gradients is not None:
-        outputs, attributions = await _both(
-            runtime.infer(server, rows), gradients.attribute(rows, settings.request_timeout_s)
-        )
-        result = explain_gradient(plan, outputs, attributions, policy)
-    else:
-        result = explain(plan, await runtime.infer(server, rows), policy)
+    try:
+        if gradients is not None:
+            outputs, attributions = await _both(
+                runtime.infer(server, rows), gradients.attribute(rows, settings.request_timeout_s)
+            )
+            result = explain_gradient(plan, outputs, attributions, policy)
+        else:
+            result = explain(plan, await runtime.infer(server, rows), policy)
+    except BaseException:
+        pending.cancel()
+        raise
+    (verdict,) = await pending.result()
+    if not verdict.readable and (body.on_unreadable or settings.on_unreadable) == "refuse":
+        raise UnreadableText(verdict)
     label: Label = "positive" if result.probability >= settings.threshold else "negative"
     runtime.metrics.count_prediction(label)
+    runtime.metrics.observe_verdict(verdict, label)
     # Serialized without re-validation (~1 ms for a 1.7 KB review's 300 words): the dicts are built
     # to ``ExplainResponse``'s shape, which the tests validate every answer against.
     response: ExplainResponseDict = {
         "label": label,
         "probability": result.probability,
         "windows": result.windows,
+        "readable": verdict.readable,
+        "reason": verdict.reason,
+        "coverage": verdict.coverage,
+        "language": verdict.language,
         "model_version": server.version,
         "scoring": mode,
         "method": method,

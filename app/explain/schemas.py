@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas import ModelVersion, PredictResponse, ReviewText
+from app.schemas import ModelVersion, OnUnreadable, PredictResponse, ReviewText
 from model_contract.scoring import Mode
 
 TokenStatus = Literal["scored", "oov", "stopword", "not_scored", "not_explained"]
@@ -25,6 +25,9 @@ class ExplainRequest(BaseModel):
     text: ReviewText = Field(description="One review.")
     scoring: Mode | None = Field(None, description="As for /predict; unset: the model's default.")
     model_version: ModelVersion | None = None
+    on_unreadable: OnUnreadable | None = Field(
+        None, description="As for /predict: 'refuse' answers an unreadable text with a 422."
+    )
     method: ExplainMethod = Field(
         "gradient",
         description=(

@@ -18,6 +18,7 @@ from typing import Literal, NamedTuple, TypedDict
 import numpy as np
 import numpy.typing as npt
 
+from model_contract.readability import Reason
 from model_contract.tokenizer import Tokenizer
 
 Status = Literal["scored", "oov", "stopword", "not_scored", "not_explained"]
@@ -52,16 +53,17 @@ def _lookup(tokenizer: Tokenizer) -> dict[str, int | None]:
 def split_words(tokenizer: Tokenizer, text: str) -> list[Word]:
     """Every word of ``text`` (stopwords included) with its offsets, id and position.
 
-    The kept ids must equal ``Tokenizer.to_ids`` - the model's input. Where lowercasing changes a
-    text's length or letters (a few non-Latin ones), offsets are dropped and the words are split as
+    The kept ids must equal ``Tokenizer.to_ids`` - the model's input. Where lowercasing or the
+    version's Unicode clean-up changes a text's length or letters, offsets are dropped and the words are split as
     the tokenizer's reference regex path splits them, so positions always match what the model saw.
     """
     cfg = tokenizer.config
     reference = tokenizer.to_ids(text)[0][1:]
-    blanked = re.sub(cfg.html_break_pattern, lambda m: " " * len(m[0]), text, flags=re.IGNORECASE)
+    clean = tokenizer.normalize(text)  # a version's Unicode clean-up, if it has one
+    blanked = re.sub(cfg.html_break_pattern, lambda m: " " * len(m[0]), clean, flags=re.IGNORECASE)
     for keep_offsets in (True, False):
         folded = blanked.lower() if cfg.lowercase else blanked
-        if keep_offsets and len(folded) != len(text):
+        if keep_offsets and (clean != text or len(folded) != len(text)):
             continue
         words = _scan(tokenizer, text, folded, keep_offsets)
         if [w.id for w in words if w.position is not None] == reference:
@@ -102,6 +104,10 @@ class ExplainResponseDict(TypedDict):
     label: Literal["positive", "negative"]
     probability: float
     windows: int
+    readable: bool
+    reason: Reason | None
+    coverage: float
+    language: str | None
     model_version: str
     scoring: Literal["whole", "last"]
     method: Literal["occlusion", "gradient"]

@@ -12,6 +12,7 @@ from model_contract.artifact import Artifact
 
 POSITIVE = "A wonderful, moving film with brilliant performances. I loved every minute of it."
 NEGATIVE = "A dull, boring mess. Terrible acting, awful script, a complete waste of time."
+READABILITY = ("readable", "reason", "coverage", "language")  # additive fields
 TEXTS = [
     POSITIVE,
     NEGATIVE,
@@ -59,7 +60,8 @@ def test_docs_and_openapi(client: TestClient) -> None:
 
 def test_predict_single(client: TestClient, artifact: Artifact) -> None:
     body = client.post("/predict", json={"text": POSITIVE}).json()
-    assert set(body) == {"label", "probability", "windows", "model_version"}
+    assert set(body) == {"label", "probability", "windows", "model_version", *READABILITY}
+    assert (body["readable"], body["reason"], body["coverage"]) == (True, None, 1.0)
     assert body["windows"] == 1  # a one-sentence review is one window
     assert body["model_version"] == str(artifact.version)
     assert 0.0 <= body["probability"] <= 1.0
@@ -80,16 +82,23 @@ def test_probability_and_label_routes(client: TestClient) -> None:
     full = client.post("/predict", json={"text": NEGATIVE}).json()
     prob = client.post("/predict/probability", json={"text": NEGATIVE}).json()
     label = client.post("/predict/label", json={"text": NEGATIVE}).json()
+    verdict = {k: full[k] for k in READABILITY}
     assert prob == {
         "probability": full["probability"],
         "windows": 1,
         "model_version": full["model_version"],
+        **verdict,
     }
-    assert label == {"label": full["label"], "windows": 1, "model_version": full["model_version"]}
+    assert label == {
+        "label": full["label"],
+        "windows": 1,
+        "model_version": full["model_version"],
+        **verdict,
+    }
     probs = client.post("/predict/probability", json={"texts": [NEGATIVE, POSITIVE]}).json()
     labels = client.post("/predict/label", json={"texts": [NEGATIVE, POSITIVE]}).json()
-    assert [set(p) for p in probs["predictions"]] == [{"probability", "windows"}] * 2
-    assert [set(p) for p in labels["predictions"]] == [{"label", "windows"}] * 2
+    assert [set(p) for p in probs["predictions"]] == [{"probability", "windows", *READABILITY}] * 2
+    assert [set(p) for p in labels["predictions"]] == [{"label", "windows", *READABILITY}] * 2
     assert probs["predictions"][0]["probability"] == pytest.approx(full["probability"], abs=1e-6)
     assert labels["predictions"][0]["label"] == full["label"]
 

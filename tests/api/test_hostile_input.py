@@ -75,7 +75,10 @@ def test_unknown_field_is_never_echoed_and_errors_name_the_expected_fields(
         assert payload["errors"] == [
             {
                 "loc": ["body"],
-                "msg": "unknown field: the body may contain only 'text', 'texts', 'scoring', 'model_version'",
+                "msg": (
+                    "unknown field: the body may contain only 'text', 'texts', 'scoring', "
+                    "'model_version', 'on_unreadable'"
+                ),
                 "type": "extra_forbidden",
             }
         ]

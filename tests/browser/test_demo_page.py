@@ -205,6 +205,48 @@ def test_type_a_review_and_see_why(browser: Any, tmp_path: Path) -> None:
         assert not errors, errors  # no CSP violation, no failed request, no script error
 
 
+def test_an_unreadable_text_is_flagged_plainly(browser: Any, tmp_path: Path) -> None:
+    german = "Der Film war langweilig und viel zu lang, die Schauspieler waren schrecklich."
+    with run_server(tmp_path) as server:
+        browser.get(f"{server.url}/")
+        box = browser.find_element("id", "text")
+        box.send_keys(german)
+        browser.find_element("id", "submit").click()
+        explain_and_wait(browser)
+        expected = httpx.post(f"{server.url}/explain", json={"text": german}, timeout=30).json()
+        assert (expected["readable"], expected["reason"], expected["language"]) == (
+            False,
+            "not_english",
+            "de",
+        )
+        warning = browser.find_element("id", "unreadable")
+        assert warning.is_displayed()
+        assert warning.get_attribute("role") == "alert"  # read out by screen readers at once
+        assert "cannot read this text: it is not in English (language: de)" in warning.text
+        assert "guess" in warning.text
+        colours = [
+            rgba(warning.value_of_css_property(prop)) for prop in ("color", "background-color")
+        ]
+        assert contrast(*colours) >= 4.5
+        label = browser.find_element("id", "label").text.lower()
+        assert label == f"{expected['label']} (guess)"
+        assert browser.find_element("id", "readable").text == "no"
+        assert browser.find_element("id", "coverage-value").text == "50%"
+        browser.save_screenshot(str(tmp_path / "demo-unreadable.png"))
+
+        # A readable review afterwards: the warning goes, the label is plain again.
+        shown = browser.find_element("id", "probability-text").text
+        box.clear()
+        box.send_keys(REVIEW)
+        browser.find_element("id", "submit").click()
+        explain_and_wait(browser, previous=shown)
+        assert not browser.find_element("id", "unreadable").is_displayed()
+        assert browser.find_element("id", "readable").text == "yes"
+        assert browser.find_element("id", "label").text.lower() in ("positive", "negative")
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+
+
 def test_api_key_stays_in_the_page(browser: Any, tmp_path: Path) -> None:
     with run_server(tmp_path, API_KEY="s3cret-key") as server:
         browser.get(f"{server.url}/")

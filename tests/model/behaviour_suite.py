@@ -151,10 +151,12 @@ SUITE: dict[str, list[Item]] = {
 Scorer = Callable[[Sequence[str]], list[str]]  # texts -> served labels
 
 
-def run_suite(score: Scorer) -> dict[str, tuple[int, int, list[str]]]:
+def run_suite(
+    score: Scorer, suite: dict[str, list[Item]] | None = None
+) -> dict[str, tuple[int, int, list[str]]]:
     """Per capability: (passed, total, texts that failed)."""
     results: dict[str, tuple[int, int, list[str]]] = {}
-    for capability, items in SUITE.items():
+    for capability, items in (SUITE if suite is None else suite).items():
         texts: list[str] = []
         for item in items:
             texts.extend([item.text] if isinstance(item, Case) else [item.base.text, item.variant])
@@ -194,7 +196,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tests.model.behaviour_suite")
     p.add_argument("--version", type=int, help="model version (default: the highest)")
     p.add_argument("--scoring", choices=["whole", "last"], help="default: the model's own")
+    p.add_argument(
+        "--suite", choices=["main", "heldout"], default="main",
+        help="heldout: the negation cases of tests/model/negation_heldout.py",
+    )  # fmt: skip
     args = p.parse_args(argv)
+    suite = SUITE
+    if args.suite == "heldout":
+        from tests.model.negation_heldout import HELDOUT
+
+        suite = HELDOUT
     with TestClient(create_app(Settings(model_version=args.version))) as client:
 
         def score(texts: Sequence[str]) -> list[str]:
@@ -205,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             response.raise_for_status()
             return [p["label"] for p in response.json()["predictions"]]
 
-        results = run_suite(score)
+        results = run_suite(score, suite)
     print(format_results(results))
     for capability, (_, _, failed) in results.items():
         for text in failed:
@@ -214,4 +225,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Through the importable module, so that suites defined elsewhere share its Case class.
+    from tests.model.behaviour_suite import main as imported_main
+
+    raise SystemExit(imported_main())

@@ -151,6 +151,8 @@ def test_alerts_cover_the_required_conditions() -> None:
         "sentiment_request_duration_seconds_bucket",
         "sentiment_queue_depth",  # queue saturation
         "sentiment_rejected_total",  # rejected requests
+        "sentiment_unreadable_total",  # texts the model cannot read
+        'sentiment_readable_predictions_total{label="positive"}',  # label drift
     ):
         assert needed in exprs, needed
 
@@ -200,6 +202,9 @@ def test_service_exports_the_documented_metrics() -> None:
         "sentiment_rejected_total",
         "sentiment_review_tokens_bucket",
         "sentiment_oov_ratio_bucket",
+        "sentiment_input_coverage_bucket",
+        "sentiment_unreadable_total",
+        "sentiment_readable_predictions_total",
         "sentiment_model_info",
         "sentiment_model_reloads_total",
         "process_resident_memory_bytes",

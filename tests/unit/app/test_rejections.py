@@ -80,11 +80,12 @@ def test_overload_and_lifecycle_refusals_are_503_and_timeouts_504() -> None:
 
 def test_code_for_a_bare_status() -> None:
     for rejection in REJECTIONS.values():
-        if rejection.status not in {503, 404}:
+        if rejection.status not in {503, 404} and rejection.reason != "unreadable":
             assert code_for(rejection.status) == rejection.code
     # 503 has three refusals: a bare 503 (e.g. FastAPI's own) gets the generic code. A bare 404 is
     # an unknown path, not the refusal of an unloaded model version (whose handler sets its code).
     assert code_for(503) == "unavailable"
+    assert code_for(422) == "validation_error"  # unreadable_text is set by its own handler
     assert code_for(404) == "not_found" and code_for(405) == "method_not_allowed"
     assert code_for(500) == "internal_error"
     assert code_for(418) == "error"

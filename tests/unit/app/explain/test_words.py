@@ -60,3 +60,18 @@ def test_fuzz_every_text_splits_like_the_tokenizer(real: tuple[Tokenizer, list[s
         assert [w.id for w in words if w.position is not None] == tokenizer.to_ids(text)[0][1:]
         for w in words:
             assert w.start is None or text[w.start : w.end] == w.text
+
+
+def test_words_match_a_normalizing_tokenizer() -> None:
+    """A version trained with the Unicode clean-up: the words are the cleaned ones (offsets
+    dropped where the clean-up changed the text), and they line up with the model's ids."""
+    config = TokenizerConfig(num_words=14, maxlen=8, stopwords=("the",), normalization="nfkc")
+    tokenizer = Tokenizer(config, {w: r for r, w in enumerate(VOCAB, start=1)})
+    for text in ["gооd film", "gre\u200bat fi\u00adlm", "ｇｏｏｄ acting", "the good film"]:  # noqa: RUF001
+        words = split_words(tokenizer, text)
+        kept = [w.id for w in words if w.position is not None]
+        assert kept == tokenizer.to_ids(text)[0][1:]
+        assert config.oov_id not in kept  # the clean-up found every word
+        for w in words:
+            assert w.start is None or text[w.start : w.end] == w.text
+    assert split_words(tokenizer, "the good film")[1].start == 4  # unchanged text keeps offsets
