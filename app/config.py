@@ -36,10 +36,7 @@ class Settings(ModelSettings):
 
     model_versions: str | None = Field(
         default=None,
-        description=(
-            "Versions to serve: 'latest' (default, the highest), 'latest:N' (the N highest) or "
-            "a list '1,2'. The default version (unpinned requests) is the highest loaded."
-        ),
+        description="Versions to serve: 'latest' (default), 'latest:N' or a list '1,2'.",
     )
     model_poll_s: float = Field(
         default=10.0,
@@ -80,9 +77,7 @@ class Settings(ModelSettings):
     max_texts_per_request: int = Field(
         default=64, ge=1, le=MAX_TEXTS_CAP, description="Texts in one request, at most."
     )
-    max_body_bytes: int = Field(
-        default=1_048_576, ge=1024, description="Request body size, at most."
-    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Request body, at most.")
     request_timeout_s: float = Field(
         default=10.0, gt=0, description="Per-request deadline (504 after)."
     )
@@ -94,6 +89,12 @@ class Settings(ModelSettings):
         default=False,
         description="Build the default version's gradient explainer in the background at start.",
     )
+    explain_gradient_versions: int = Field(
+        default=1,
+        ge=0,
+        le=8,
+        description="Versions with a gradient explainer at once (default first).",
+    )
     api_key: SecretStr | None = Field(
         default=None, description="If set, predict routes need 'Authorization: Bearer <key>'."
     )
@@ -103,10 +104,7 @@ class Settings(ModelSettings):
         default=0.0,
         ge=0,
         le=300,
-        description=(
-            "After SIGTERM: readiness is 503 at once, but requests are still accepted and "
-            "answered for this long (so load balancers stop routing here) before the drain."
-        ),
+        description="After SIGTERM: readiness 503 but still answering for this long, then drain.",
     )
     # Read deadlines and the head size cap, applied by ``app.protocol`` (uvicorn --http).
     header_timeout_s: float = Field(
@@ -118,9 +116,7 @@ class Settings(ModelSettings):
     max_header_bytes: int = Field(
         default=65_536, ge=1024, le=1_048_576, description="Request line + headers, at most."
     )
-    warmup_batches: int = Field(
-        default=2, ge=0, description="Warm-up calls per batch shape at start."
-    )
+    warmup_batches: int = Field(default=2, ge=0, description="Warm-up calls per batch shape.")
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="'text' lines, or 'json': one JSON object per line (for log aggregators).",
@@ -131,11 +127,15 @@ class Settings(ModelSettings):
     def _key_not_blank(cls, key: SecretStr | None) -> SecretStr | None:
         # ``API_KEY=`` (e.g. compose passing an unset host variable through) used to mean "no
         # auth" silently; an operator who wrote the variable meant to protect the service.
-        if key is not None and not key.get_secret_value().strip():
+        if key is None:
+            return None
+        if not (stripped := key.get_secret_value().strip()):
             raise ValueError(
                 "API_KEY is empty or blank: unset it to run without auth, or set a key"
             )
-        return key
+        # Stripped like the request's token (app.httputil.bearer_matches): a key read from a file
+        # (kubectl --from-file) ends in a newline, and every request used to get 401.
+        return SecretStr(stripped)
 
     @field_validator("model_versions")
     @classmethod

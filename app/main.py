@@ -16,12 +16,15 @@ import signal
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from types import FrameType
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from app.config import Settings, StartupError, load_settings
+from app.docs_pages import install_docs
 from app.errors import install_error_handlers, prescreen_response
 from app.explain import routes as explain_routes
 from app.logging_setup import announce_ready, configure_logging
@@ -29,6 +32,7 @@ from app.middleware import RequestMiddleware
 from app.model_server import RunnerFactory, describe_load_error
 from app.openapi import install_openapi
 from app.routes import ops_router, predict_router
+from app.schemas import PredictRequest
 from app.service import Runtime
 
 logger = logging.getLogger("app")
@@ -127,7 +131,7 @@ def create_app(
             logger.info("auth on: the predict routes need 'Authorization: Bearer <API_KEY>'")
         default = runtime.server()
         announcer = asyncio.create_task(
-            announce_ready(runtime.version, default.runner.device, app.docs_url)
+            announce_ready(runtime.version, default.runner.device, "/docs")
         )
         restore = install_drain_handlers(runtime)
         explain_routes.warm(app, default, settings)
@@ -146,7 +150,13 @@ def create_app(
         version="1.0",
         description="LSTM sentiment classifier with dynamic batching. Review text is never logged.",
         lifespan=lifespan,
+        # Starlette's trailing-slash 307 built its Location from the client's Host header (an open
+        # redirect) and forced http: /predict/ is a plain 404 instead.
+        redirect_slashes=False,
+        docs_url=None,  # app.docs_pages: the same pages from packaged assets, not a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(predict_router)
@@ -162,13 +172,15 @@ def create_app(
     predict_paths = frozenset(getattr(r, "path", "") for r in predict_router.routes)
     predict_paths |= explain_routes.PROTECTED  # /explain: same auth and body pre-screen
     install_openapi(app, settings, protected=predict_paths)
+    # Each pre-screened path is checked against its own request model (not /predict's for all).
+    screens: dict[str, type[BaseModel]] = dict.fromkeys(predict_paths, PredictRequest)
+    schemas = (screens | explain_routes.SCHEMAS).items()
     app.add_middleware(
         RequestMiddleware,
         metrics=runtime.metrics,
         known_routes=lambda: route_paths,
         max_body_bytes=settings.max_body_bytes,
-        prescreen=lambda body: prescreen_response(runtime.metrics, body),
-        prescreen_paths=predict_paths,
+        prescreen={p: partial(prescreen_response, runtime.metrics, schema=s) for p, s in schemas},
         api_key=settings.api_key.get_secret_value().encode() if settings.api_key else None,
         protected_paths=predict_paths,
     )

@@ -12,7 +12,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,16 +45,14 @@ class RequestMiddleware:
         metrics: ServiceMetrics,
         known_routes: Callable[[], set[str]],
         max_body_bytes: int,
-        prescreen: Callable[[bytes], ASGIApp | None] | None = None,
-        prescreen_paths: frozenset[str] = frozenset(),
+        prescreen: Mapping[str, Callable[[bytes], ASGIApp | None]] | None = None,
         api_key: bytes | None = None,
         protected_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.api_key = api_key
         self.protected_paths = protected_paths
-        self.prescreen = prescreen
-        self.prescreen_paths = prescreen_paths
+        self.prescreen = prescreen or {}  # path -> its own schema's check: one per route
         self.metrics = metrics
         self.max_bytes = max_body_bytes
         self._known_routes = known_routes
@@ -141,8 +139,8 @@ class RequestMiddleware:
         body = await self._read_body(receive, send)
         if body is None:
             return
-        if self.prescreen is not None and len(body) > PRESCREEN_MIN_BYTES and self._screened(scope):
-            response = self.prescreen(body)
+        if len(body) > PRESCREEN_MIN_BYTES and self._screened(scope):
+            response = self.prescreen[scope["path"]](body)
             if response is not None:
                 await response(scope, receive, send)
                 return
@@ -158,7 +156,7 @@ class RequestMiddleware:
         await self.app(scope, replay, send)
 
     def _screened(self, scope: Scope) -> bool:
-        if self.prescreen is None or scope.get("path") not in self.prescreen_paths:
+        if scope.get("path") not in self.prescreen:
             return False
         return is_json_media_type(header(scope, b"content-type"))
 

@@ -2,10 +2,10 @@
 
 ``MODEL_VERSIONS`` (``app.version_policy``) names the versions to serve; the default (for requests
 that pin none) is the highest loaded and ready one. Every ``MODEL_POLL_S`` s ``MODEL_DIR`` is
-scanned (``app.version_scan``); new versions are loaded and warmed up in a worker thread, then
-published in one assignment on the event loop; versions no longer wanted leave the routing table,
-drain and are dropped. At most one model beyond the policy's count is loaded at any time; the last
-ready version is never dropped. docs/operations.md "Model versions" has the rules.
+scanned (``app.version_scan``; failures: ``app.version_failures``); new versions are loaded and
+warmed up in a worker thread, then published in one assignment on the event loop; versions no
+longer wanted leave the routing table, drain and are dropped. At most one model beyond the policy's
+count is loaded at once; the last ready one is never dropped (docs/operations.md "Model versions").
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from typing import Any
 
 from app.config import Settings
 from app.metrics import ServiceMetrics
-from app.model_server import ModelServer, RunnerFactory, describe_load_error, version_rows
+from app.model_server import ModelServer, RunnerFactory, describe_load_error, version_row
 from app.tuning import freeze_long_lived_objects, release_unloaded_model
-from app.version_policy import VersionNotLoaded
-from app.version_scan import Failure, Snapshot, manifest_hash, scan_versions
+from app.version_failures import Failures, VersionNotLoaded
+from app.version_scan import Snapshot, manifest_hash, scan_versions
 from model_contract.artifact import ArtifactError, resolve_version_dir
 
 logger = logging.getLogger(__name__)
+# A failed load costs 30 ms to seconds: 2,000 broken folders were all tried in one poll.
+MAX_LOADS_PER_POLL = 8
 
 
 class ModelRegistry:
@@ -41,7 +43,7 @@ class ModelRegistry:
         self._servers: dict[int, ModelServer] = {}  # routable (pinned requests find these)
         self._draining: dict[int, ModelServer] = {}  # left the routing table, finishing work
         self._loading: int | None = None
-        self._failed: dict[int, Failure] = {}
+        self._failed = Failures(self.model_dir, metrics)
         self._seen: dict[int, Snapshot] = {}
         self._kept: set[int] = set()  # removed from disk, kept as the last ready version
         self._lock = asyncio.Lock()
@@ -57,6 +59,10 @@ class ModelRegistry:
             raise VersionNotLoaded(version, self.loaded)
         return server
 
+    def servers(self) -> list[ModelServer]:
+        """Every live server: routable and draining."""
+        return [*self._servers.values(), *self._draining.values()]
+
     @property
     def loaded(self) -> list[str]:
         return [str(v) for v in sorted(self._servers)]
@@ -65,9 +71,10 @@ class ModelRegistry:
     async def start(self) -> None:
         """Load what the policy names; raise (refusing to start) if nothing can be served."""
         try:
-            present = await asyncio.to_thread(scan_versions, self.model_dir, self.limits)
+            present, odd = await asyncio.to_thread(scan_versions, self.model_dir, self.limits)
         except OSError:
-            present = {}  # resolve_version_dir below names the problem
+            present, odd = {}, []  # resolve_version_dir below names the problem
+        self._failed.warn_odd(odd)
         self._seen = present
         if self.policy.explicit:
             for version in set(self.policy.explicit) - set(present):  # before loading any
@@ -86,8 +93,8 @@ class ModelRegistry:
                 if errors:
                     raise errors[0]
                 resolve_version_dir(self.model_dir)  # raises: no versions at all
-            for version, failure in self._failed.items():  # others serve: say why not these
-                logger.error("model version %s refused: %s", version, failure.reason)
+            for version in self._failed:  # others serve: say why not these
+                logger.error("model version %s refused: %s", version, self._failed.reason(version))
 
     def start_polling(self) -> None:
         if self.settings.model_poll_s > 0 and self._poller is None:
@@ -111,18 +118,13 @@ class ModelRegistry:
     async def reconcile(self) -> None:
         """One poll: retry changed failures, load what is wanted, unload what is not."""
         async with self._lock:
-            present = await asyncio.to_thread(scan_versions, self.model_dir, self.limits)
+            present, odd = await asyncio.to_thread(scan_versions, self.model_dir, self.limits)
+            self._failed.warn_odd(odd)
             previous, self._seen = self._seen, present
-            for version in [v for v, f in self._failed.items() if present.get(v) != f.snapshot]:
-                del self._failed[version]  # replaced or removed: worth another try
-            for version, snap in present.items():  # refused unread, wanted or not: said once
-                if (
-                    snap.problem
-                    and version not in {*self._failed, *self._servers}
-                    and previous.get(version) == snap
-                ):
-                    self._refuse(version, snap)
+            self._failed.forget_changed(present)
+            self._failed.refuse_unread(present, previous, self._servers, self._serving)
             self._kept &= set(self._servers) - set(present)
+            attempts = 0  # loads tried in this poll: bounded, so one poll's work is too
             while True:
                 stable = {
                     v
@@ -134,13 +136,11 @@ class ModelRegistry:
                 wanted = self.policy.select(stable)
                 todo, obsolete = wanted - set(self._servers), set(self._servers) - wanted
                 if todo and len(self._servers) <= self.policy.max_versions:
-                    version = max(todo)
+                    if attempts == MAX_LOADS_PER_POLL:
+                        return  # the rest next poll; what is loaded keeps serving meanwhile
+                    version, attempts = max(todo), attempts + 1
                     if await self._load(version, present[version]) is not None:
-                        serving = self.default.version if self.default else "none"
-                        logger.error(
-                            "model version %s refused (still serving %s): %s",
-                            version, serving, self._failed[version].reason,
-                        )  # fmt: skip
+                        self._failed.log(version, self._serving)
                     continue
                 removable = [v for v in sorted(obsolete) if self._can_unload(v)]
                 if removable:
@@ -151,17 +151,9 @@ class ModelRegistry:
                     logger.warning("model version %s removed but kept: the last one ready", version)
                 return
 
-    def _refuse(self, version: int, snap: Snapshot, log: bool = True) -> str:
-        """A folder that breaks the shape limits: failed without a byte of it read."""
-        reason = f"version folder {version} {snap.problem}"
-        self._failed[version] = Failure(reason, snap, None)
-        self.metrics.count_reload("failed")
-        if log:
-            serving = self.default.version if self.default else "none"
-            logger.error(
-                "model version %s refused (still serving %s): %s", version, serving, reason
-            )
-        return reason
+    @property
+    def _serving(self) -> str:
+        return self.default.version if self.default else "none"
 
     def _can_unload(self, version: int) -> bool:
         return any(s.state == "ready" for v, s in self._servers.items() if v != version)
@@ -170,7 +162,7 @@ class ModelRegistry:
         """Load, warm up (in a thread) and publish one version; the error if it failed."""
         s = self.settings
         if snap is not None and snap.problem is not None:
-            return ArtifactError(self._refuse(version, snap, log=False))
+            return ArtifactError(self._failed.refuse(version, snap))
         self._loading = version
         try:
             server = await asyncio.to_thread(
@@ -181,8 +173,7 @@ class ModelRegistry:
         except Exception as exc:
             path = self.model_dir / str(version)
             reason = describe_load_error(exc, self.model_dir)
-            self._failed[version] = Failure(reason, snap, manifest_hash(path))
-            self.metrics.count_reload("failed")
+            self._failed.record(version, reason, snap, manifest_hash(path))
             return exc
         finally:
             self._loading = None
@@ -241,9 +232,16 @@ class ModelRegistry:
         return depth
 
     # --- GET /models ------------------------------------------------------------------------
-    def describe(self) -> list[dict[str, Any]]:
-        servers = [*self._draining.items(), *self._servers.items()]
-        return version_rows(self._failed, self._loading, servers, self.default)
+    def describe(self) -> tuple[list[dict[str, Any]], int]:
+        """The ``GET /models`` rows, highest first, and how many failed ones are not listed."""
+        failed, more = self._failed.rows()
+        rows = {v: version_row(v, state, None, sha) for v, (state, sha) in failed.items()}
+        if self._loading is not None:
+            rows[self._loading] = version_row(self._loading, "loading", None, None)
+        for version, server in [*self._draining.items(), *self._servers.items()]:
+            rows[version] = version_row(version, server.state, server, server.manifest_sha256)
+            rows[version]["default"] = server is self.default
+        return [rows[v] for v in sorted(rows, reverse=True)], more
 
 
 def _labels(server: ModelServer | None) -> tuple[str, str] | None:

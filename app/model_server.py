@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -18,7 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from app.batcher import Batcher, BatchHooks
-from app.version_scan import Failure, ScanLimits, check_version_dir, manifest_hash
+from app.safe_text import clip
+from app.version_scan import ScanLimits, check_version_dir, manifest_hash
 from model_contract.artifact import Artifact, ArtifactError, load_artifact
 from model_contract.policy import BatchPolicy
 
@@ -42,10 +44,24 @@ class Runner(Protocol):
 RunnerFactory = Callable[[Path, int], Runner]
 
 
+class Companion(Protocol):
+    """Something built for one server that must end with it (``/explain``'s gradient batcher)."""
+
+    async def stop(self) -> None: ...
+
+
 def describe_load_error(exc: BaseException, model_dir: Path) -> str:
     """One line: an ``ArtifactError`` as is; TensorFlow's many-line errors by their first line."""
     if isinstance(exc, ArtifactError):
-        return str(exc)
+        return clip(str(exc), 1000)  # artifact text may be in it: one line, bounded
+    if isinstance(exc, PermissionError):  # the files may be fine: the mount or mode is not
+        where = Path(str(exc.filename or model_dir))
+        if where.is_relative_to(model_dir):
+            where = where.relative_to(model_dir)
+        return (
+            f"{where}: permission denied; make the version folder readable by uid {os.getuid()} "
+            "(the service's user)"
+        )
     first = (str(exc).strip().splitlines() or [""])[0][:300]
     return (
         f"could not load the model under {model_dir}: {type(exc).__name__}: {first}; "
@@ -71,6 +87,9 @@ class ModelServer:
         self.policy = policy.for_device(runner.device)
         self.state: State = "loading"
         self.manifest_sha256 = manifest_hash(artifact.path)
+        # /explain's gradient batcher (app.explain.gradient), built on demand and stopped with
+        # this server: held anywhere else, it kept an unloaded model alive (+25 MiB per swap).
+        self.explainer: asyncio.Task[Companion | str] | None = None
         self._batcher: Batcher[Row, float] = Batcher(
             _batch_fn(runner),  # not a bound method: no server <-> batcher reference cycle
             max_batch_size=self.policy.max_batch_size,
@@ -78,6 +97,7 @@ class ModelServer:
             max_queue_size=self.policy.max_queue_size,
             hooks=hooks,
             name=f"model-{artifact.version}",
+            max_background=self.policy.background_rows,
         )
 
     @classmethod
@@ -117,9 +137,10 @@ class ModelServer:
         self._batcher.start()
         self.state = "ready"
 
-    def submit(self, rows: Sequence[Row]) -> list[asyncio.Future[float]]:
-        """Enqueue all rows or none (``QueueFull`` / ``BatcherClosed`` from the batcher)."""
-        return self._batcher.submit_many(rows)
+    def submit(self, rows: Sequence[Row], background: bool = False) -> list[asyncio.Future[float]]:
+        """Enqueue all rows or none (``QueueFull`` / ``BatcherClosed`` from the batcher);
+        ``background`` rows (``/explain``) queue behind the others."""
+        return self._batcher.submit_many(rows, background)
 
     def hurry(self) -> None:
         """Draining: run what is queued without waiting for batches to fill."""
@@ -131,7 +152,16 @@ class ModelServer:
         await self._batcher.shutdown(grace_s=grace_s)
         if (thread := self._batcher.thread) is not None:  # it ends right after the drain
             await asyncio.to_thread(thread.join, grace_s)
+        await self.drop_explainer()
         self.state = "stopped"
+
+    async def drop_explainer(self) -> None:
+        """Stop and forget the gradient batcher, if one was built (or is being built)."""
+        task, self.explainer = self.explainer, None
+        if task is not None:
+            made = (await asyncio.gather(task, return_exceptions=True))[0]
+            if not isinstance(made, (str, BaseException)):
+                await made.stop()
 
     def info(self) -> dict[str, Any]:
         """What is served and how (``GET /model``)."""
@@ -169,21 +199,3 @@ def version_row(
         "tokenizer_fingerprint": artifact.preprocessing.get("fingerprint") if artifact else None,
         "device": server.runner.device if server else None,
     }
-
-
-def version_rows(
-    failed: Mapping[int, Failure],
-    loading: int | None,
-    servers: Sequence[tuple[int, ModelServer]],
-    default: ModelServer | None,
-) -> list[dict[str, Any]]:
-    """The ``GET /models`` list, highest version first (a later state of a version wins)."""
-    rows: dict[int, dict[str, Any]] = {}
-    for version, fail in failed.items():
-        rows[version] = version_row(version, f"failed: {fail.reason}", None, fail.manifest_sha256)
-    if loading is not None:
-        rows[loading] = version_row(loading, "loading", None, None)
-    for version, server in servers:
-        rows[version] = version_row(version, server.state, server, server.manifest_sha256)
-        rows[version]["default"] = server is default
-    return [rows[v] for v in sorted(rows, reverse=True)]

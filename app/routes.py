@@ -161,11 +161,13 @@ async def model_info(runtime: RuntimeDep) -> ModelInfo:
 async def models(runtime: RuntimeDep) -> ModelsResponse:
     """Every model version known: loaded, loading, draining or failed, and which is the default."""
     default = runtime.models.default
+    versions, unlisted = runtime.models.describe()
     return ModelsResponse.model_validate(
         {
             "default_version": default.version if default else None,
             "policy": str(runtime.models.policy),
             "poll_s": runtime.settings.model_poll_s,
-            "versions": runtime.models.describe(),
+            "versions": versions,
+            "failed_not_listed": unlisted,
         }
     )

@@ -25,6 +25,7 @@ from app.guards import known_fields_only
 from app.unreadable import COVERAGE_FIELD, LANGUAGE_FIELD, READABLE_FIELD, REASON_FIELD, RefusedItem
 from model_contract.readability import Reason
 from model_contract.scoring import Mode
+from model_contract.versions import VERSION_PATTERN
 
 Label = Literal["positive", "negative"]
 OnUnreadable = Literal["answer", "refuse"]
@@ -43,7 +44,7 @@ ReviewText = Annotated[StrictStr, Field(min_length=1), AfterValidator(_not_blank
 
 ModelVersion = Annotated[
     str,
-    StringConstraints(strict=True, pattern=r"^[1-9][0-9]{0,8}$"),
+    StringConstraints(strict=True, pattern=VERSION_PATTERN),
     Field(
         description="A loaded version (GET /models) to score with; unset: the default. 404 else.",
         examples=["2"],
@@ -209,7 +210,10 @@ class ModelsResponse(BaseModel):
     default_version: str | None = Field(description="The version unpinned requests get.")
     policy: str = Field(description="MODEL_VERSIONS: 'latest', 'latest:N' or a list.")
     poll_s: float = Field(description="MODEL_POLL_S: seconds between scans (0: no hot reload).")
-    versions: list[ModelVersionInfo] = Field(description="Highest version first.")
+    versions: list[ModelVersionInfo] = Field(
+        description="Highest version first; at most the 20 highest failed ones."
+    )
+    failed_not_listed: int = Field(default=0, description="Failed versions beyond those listed.")
 
 
 class Health(BaseModel):

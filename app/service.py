@@ -205,14 +205,16 @@ class Runtime:
             scored.append(Scored(p, label, n, v.readable, v.reason, v.coverage, v.language))
         return server.version, scored
 
-    async def infer(self, server: ModelServer, rows: Sequence[Row]) -> list[float]:
+    async def infer(
+        self, server: ModelServer, rows: Sequence[Row], background: bool = False
+    ) -> list[float]:
         """Outputs for ``rows``: one all-or-nothing batcher submit, one deadline (503/504/500).
 
         Call it with a server just picked by ``server()``, without awaiting in between: a version
         being unloaded leaves the routing table before its batcher stops accepting.
         """
         try:
-            futures = server.submit(rows)
+            futures = server.submit(rows, background)
         except QueueFull as exc:
             raise ServiceUnavailable("queue_full", "server overloaded, retry later") from exc
         except BatcherClosed as exc:

@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from model_contract.versions import is_version_name
+
 MAX_LATEST = 8  # each loaded version holds its own model (~60-100 MB RSS): bounded on purpose
 _LATEST = re.compile(r"latest(?::(\d+))?")
 
@@ -48,19 +50,12 @@ def parse_version_policy(text: str) -> VersionPolicy:
             raise ValueError(f"latest:N needs 1 <= N <= {MAX_LATEST}, got {n}")
         return VersionPolicy(latest=n)
     parts = [p.strip() for p in value.split(",")]
-    if not all(p.isdecimal() and p.isascii() and int(p) >= 1 for p in parts):
+    if not all(is_version_name(p) for p in parts):
         raise ValueError(
-            "expected 'latest', 'latest:N' or a comma-separated list of versions >= 1 (e.g. '1,2')"
+            "expected 'latest', 'latest:N' or a comma-separated list of versions (1 to 18 digits, "
+            "no leading zero, e.g. '1,2')"
         )
     versions = sorted({int(p) for p in parts})
     if len(versions) > MAX_LATEST:
         raise ValueError(f"at most {MAX_LATEST} versions at once, got {len(versions)}")
     return VersionPolicy(explicit=tuple(versions))
-
-
-class VersionNotLoaded(Exception):
-    """A request pinned a version that is not loaded (404, naming the loaded ones)."""
-
-    def __init__(self, version: str, loaded: list[str]) -> None:
-        super().__init__(f"model version {version} is not loaded; loaded: {', '.join(loaded)}")
-        self.loaded = loaded

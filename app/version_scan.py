@@ -22,6 +22,7 @@ from pathlib import Path
 
 from model_contract.artifact import ArtifactError
 from model_contract.manifest import MANIFEST_FILE, manifest_sha256
+from model_contract.versions import is_version_name, looks_like_version
 
 GRAPH_FILE = "saved_model.pb"
 
@@ -43,15 +44,6 @@ class Snapshot:
     @property
     def complete(self) -> bool:
         return any(name == MANIFEST_FILE for name, _, _ in self.files)
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Why a version could not be loaded; it is tried again only once its files differ."""
-
-    reason: str
-    snapshot: Snapshot | None
-    manifest_sha256: str | None
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -124,18 +116,20 @@ def check_version_dir(version_dir: Path, limits: ScanLimits) -> None:
         raise ArtifactError(f"version folder {version_dir.name}: {problem}")
 
 
-def scan_versions(model_dir: Path, limits: ScanLimits = ScanLimits()) -> dict[int, Snapshot]:
-    """Every ``<int>/`` folder under ``model_dir`` (hidden staging folders are not versions).
+def scan_versions(
+    model_dir: Path, limits: ScanLimits = ScanLimits()
+) -> tuple[dict[int, Snapshot], list[str]]:
+    """Every version folder under ``model_dir`` (``model_contract.versions``: hidden staging
+    folders are not versions), and the names that look like versions but are not (``003``).
 
     ``OSError`` if the folder cannot be listed (e.g. a volume gone away): the poller then skips
     this scan instead of taking "nothing there" for "every version removed".
     """
     entries = list(model_dir.iterdir())
-    return {
-        int(p.name): snapshot(p, limits)
-        for p in entries
-        if p.name.isdecimal() and p.name.isascii() and int(p.name) >= 1 and p.is_dir()
+    versions = {
+        int(p.name): snapshot(p, limits) for p in entries if is_version_name(p.name) and p.is_dir()
     }
+    return versions, sorted(p.name for p in entries if looks_like_version(p.name))
 
 
 def manifest_hash(version_dir: Path) -> str | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -51,6 +52,14 @@ from model_contract.scoring import MODES, Mode
 from model_contract.settings import ModelSettings, StartupError, read_settings
 
 PROG = "sentiment-score"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: unwinds like Ctrl-C (the partial output file is removed, workers stopped)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 class CliError(Exception):
@@ -102,11 +111,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     stderr = sys.stderr
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return _main(parse_args(argv))
     except CliError as exc:
         print(f"{PROG}: error: {exc}", file=stderr)
         return exc.code
+    except Terminated:
+        print(f"{PROG}: terminated", file=stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=stderr)
         return 130
@@ -114,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
         return 141
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -122,6 +137,8 @@ def _main(args: argparse.Namespace) -> int:
         settings = read_settings(ModelSettings)
     except StartupError as exc:
         raise CliError(str(exc), 1) from None
+    if _same_file(args.input, args.output):  # it would be replaced by the (partial) output
+        raise CliError(f"the output {args.output} is the input file: name another one", 2)
     try:
         stream, total_bytes, name = open_input(args.input)
     except OSError as exc:
@@ -191,6 +208,13 @@ def _score(
         if args.workers > 1:
             stats.cpu_seconds += pool.cpu_seconds
     return stats, artifact, mode, load_s
+
+
+def _same_file(src: str, dst: str) -> bool:
+    try:
+        return "-" not in (src, dst) and os.path.samefile(src, dst)
+    except OSError:  # one of them does not exist (yet)
+        return False
 
 
 def summary(stats: Stats, load_s: float, version: int, mode: str) -> str:

@@ -10,7 +10,17 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 
-from batch.formats import BadRow, Id, InputError, Item, Record, Source, check_text, utf8
+from batch.formats import (
+    BadRow,
+    Id,
+    InputError,
+    Item,
+    Record,
+    Source,
+    check_text,
+    guarded,
+    utf8,
+)
 
 
 def read_csv(
@@ -42,7 +52,7 @@ def read_csv(
                 continue
             if not row:
                 continue  # a blank line
-            yield _csv_item(row, start, len(header), text_at, id_at, max_chars)
+            yield guarded(start, _csv_item, row, len(header), text_at, id_at, max_chars)
     finally:
         csv.field_size_limit(previous_limit)
 
@@ -83,7 +93,7 @@ def _column(header: list[str], name: str, option: str) -> int:
 
 
 def _csv_item(
-    row: list[str], line: int, width: int, text_at: int, id_at: int | None, max_chars: int
+    line: int, row: list[str], width: int, text_at: int, id_at: int | None, max_chars: int
 ) -> Item:
     if len(row) != width:
         return BadRow(line, f"bad CSV row: {len(row)} fields, the header has {width}")

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _json_string
 from pathlib import Path
-from typing import IO, Literal, TextIO
+from typing import IO, Any, Literal, TextIO
 
 Format = Literal["jsonl", "csv", "txt"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv", "txt")
@@ -30,6 +30,8 @@ EXTENSIONS: dict[str, Format] = {
 }
 Id = str | int
 OUTPUT_FIELDS = ("id", "label", "probability", "windows")
+# A CSV cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class InputError(Exception):
@@ -131,29 +133,36 @@ def read_jsonl(source: Source, max_chars: int) -> Iterator[Item]:
     for line, text in _decoded_lines(source):
         if isinstance(text, BadRow):
             yield text
-            continue
-        if not text.strip():
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield BadRow(line, f"invalid JSON: {exc.msg} (column {exc.colno})")
-            continue
-        if not isinstance(obj, dict):
-            yield BadRow(line, 'expected a JSON object like {"text": "..."}')
-            continue
-        if "text" not in obj:
-            yield BadRow(line, "missing 'text'")
-            continue
-        rid = obj.get("id", line)
-        if isinstance(rid, bool) or not isinstance(rid, str | int):
-            yield BadRow(line, "'id' must be a string or an integer")
-        elif isinstance(rid, str) and not utf8(rid):
-            yield BadRow(line, "'id' is not valid Unicode (a lone surrogate)")
-        elif (reason := check_text(obj["text"], max_chars)) is not None:
-            yield BadRow(line, reason)
-        else:
-            yield Record(line, rid, obj["text"])
+        elif text.strip():
+            yield guarded(line, _jsonl_item, text, max_chars)
+
+
+def guarded(line: int, parse: Callable[..., Item], *args: Any) -> Item:
+    """``parse(line, *args)``; any exception is this row's problem, never the run's (a line of
+    100,000 ``[`` raised RecursionError, a 5,000-digit id ValueError, and stopped the run)."""
+    try:
+        return parse(line, *args)
+    except Exception as exc:
+        return BadRow(line, f"unreadable row ({type(exc).__name__})")
+
+
+def _jsonl_item(line: int, text: str, max_chars: int) -> Item:
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return BadRow(line, f"invalid JSON: {exc.msg} (column {exc.colno})")
+    if not isinstance(obj, dict):
+        return BadRow(line, 'expected a JSON object like {"text": "..."}')
+    if "text" not in obj:
+        return BadRow(line, "missing 'text'")
+    rid = obj.get("id", line)
+    if isinstance(rid, bool) or not isinstance(rid, str | int):
+        return BadRow(line, "'id' must be a string or an integer")
+    if isinstance(rid, str) and not utf8(rid):
+        return BadRow(line, "'id' is not valid Unicode (a lone surrogate)")
+    if (reason := check_text(obj["text"], max_chars)) is not None:
+        return BadRow(line, reason)
+    return Record(line, rid, obj["text"])
 
 
 def read_txt(source: Source, max_chars: int) -> Iterator[Item]:
@@ -190,6 +199,8 @@ class Writer:
 
     def write(self, rid: Id, label: str, probability: float, windows: int) -> None:
         if self._csv is not None:
+            if isinstance(rid, str) and rid.startswith(FORMULA_STARTS):
+                rid = "'" + rid  # a spreadsheet would run it: =HYPERLINK(...), +cmd, @SUM(...)
             self._csv.writerow((rid, label, repr(probability), windows))
             return
         # json.dumps per row cost ~10 us; its C string encoder alone is ~0.3 us.

@@ -39,6 +39,9 @@ from batch.progress import Progress
 from model_contract.artifact import Artifact
 from model_contract.bulk import BulkScorer, Scores, prefetch
 
+# Bad rows named on stderr, at most: a CSV with a stray quote printed 20M lines.
+MAX_LISTED_BAD_ROWS = 100
+
 
 @dataclass
 class Stats:
@@ -205,8 +208,11 @@ def run(
                 where = f"{name}:{bad.line}: {bad.reason}"
                 if fail:
                     raise InputError(f"{where} (--on-error fail)")
-                progress.message(f"{where} (skipped)")
-            stats.skipped += len(chunk.bad)
+                stats.skipped += 1
+                if stats.skipped <= MAX_LISTED_BAD_ROWS:
+                    progress.message(f"{where} (skipped)")
+                elif stats.skipped == MAX_LISTED_BAD_ROWS + 1:
+                    progress.message(f"{name}: more bad rows not listed; the summary counts them")
             write = writer.write
             for record, p, n in zip(
                 chunk.records, result.probabilities, result.windows, strict=True

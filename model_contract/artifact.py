@@ -29,6 +29,7 @@ from model_contract.tokenizer import (
     TokenizerConfig,
     word_index_sha256,
 )
+from model_contract.versions import is_version_name
 
 SIGNATURE = "serving_default"
 INPUT_NAME = "token_ids"
@@ -61,11 +62,15 @@ class Artifact:
 def list_versions(model_dir: Path) -> list[int]:
     if not model_dir.is_dir():
         return []
-    return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit())
+    return sorted(
+        int(p.name) for p in model_dir.iterdir() if is_version_name(p.name) and p.is_dir()
+    )
 
 
 def resolve_version_dir(model_dir: Path, version: int | None = None) -> Path:
     """The requested version, or the highest one present."""
+    if version is not None and (model_dir / str(version)).is_dir():
+        return model_dir / str(version)  # no listing: O(1) however many folders sit beside it
     versions = list_versions(model_dir)
     if not versions:
         raise ArtifactError(f"no model versions under {model_dir} (expected <dir>/<int>/)")

@@ -34,6 +34,9 @@ class BatchPolicy:
     max_queue_size: int = 1024  # rows waiting, at most (then 503)
     xla: bool = True  # on a CPU: compile one XLA program per padded batch size
     warmup_repeats: int = 2  # calls per shape before the model is declared ready
+    # /explain's rows per model call, at most (they queue behind /predict's: app.batcher). Small,
+    # so a /predict arriving during an explanation waits for a short call: XLA pads 8 to 8.
+    background_rows: int = 8
 
     def __post_init__(self) -> None:
         if self.max_batch_size < 1 or self.max_queue_size < 1 or self.max_delay_s < 0:

@@ -13,6 +13,8 @@ from typing import Literal, TypeVar
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from model_contract.versions import MAX_VERSION
+
 DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
 # The repository root: model_contract/ lives directly below it.
 _REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -27,13 +29,10 @@ class ModelSettings(BaseSettings):
     model_sha256: str | None = Field(
         default=None,
         pattern=r"^[0-9a-fA-F]{64}$",
-        description=(
-            "If set, every version loaded (at start and by hot reload) must have a "
-            "MANIFEST.sha256 with this sha256; needs a one-version MODEL_VERSIONS."
-        ),
+        description="Every version loaded must have a MANIFEST.sha256 with this sha256.",
     )
     model_version: int | None = Field(
-        default=None, ge=1, description="Shorthand for MODEL_VERSIONS=<one version>."
+        default=None, ge=1, le=MAX_VERSION, description="Shorthand: MODEL_VERSIONS=<one>."
     )
     max_text_chars: int = Field(
         default=20_000, ge=1, description="Characters in one text, at most."

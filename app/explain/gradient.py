@@ -5,8 +5,10 @@ are the served model's, to the bit) and, at the same time, to a second batcher w
 ``model_contract.gradients`` - the same network rebuilt from the artifact's SavedModel checkpoint
 (``network``'s reader, as on a GPU) and checked against the signature. That second batcher is
 built on the first gradient request for a model server (reading the weights and the check take
-0.1-0.2 s; XLA compiles one program per batch shape on first use,
-1-3 s each) and stopped with the app. It has its own queue limit (``MAX_QUEUE_SIZE`` windows);
+0.1-0.2 s; XLA compiles one program per batch shape on first use, 1-3 s each), belongs to that
+server (``ModelServer.explainer``) and is stopped with it. At most ``EXPLAIN_GRADIENT_VERSIONS``
+exist (~130 MiB each): the default version's displaces another; a pinned version beyond the cap
+has none (as below). It has its own queue limit (``MAX_QUEUE_SIZE`` windows);
 a full queue is a 503 ``queue_full`` like the model's. A model it cannot be built for (not this
 architecture, or the rebuilt network disagrees with the signature) has none: ``/explain`` then
 answers 422 if the request named the method, and falls back to occlusion if it was the default.
@@ -69,7 +71,11 @@ class GradientBatcher:
                 fut.cancel()  # no-op when done; the batcher skips cancelled items
 
     async def stop(self) -> None:
-        await self._batcher.shutdown(cancel_pending=True)
+        """Finish what was submitted (a displaced explainer may still have work), then end the
+        thread, which drops the attributor: its network and compiled programs can go."""
+        await self._batcher.shutdown(grace_s=30.0)
+        if (thread := self._batcher.thread) is not None:
+            await asyncio.to_thread(thread.join, 30.0)
 
 
 def _probe(server: ModelServer) -> npt.NDArray[np.int32]:
@@ -117,13 +123,41 @@ async def gradient_batcher(
     """The server's gradient batcher, built on first use, or why this model cannot have one.
 
     Once built (or refused), the answer is a finished task: awaiting it does not suspend."""
-    built: dict[ModelServer, asyncio.Task[GradientBatcher | str]] = app.state.gradient_batchers
-    for unloaded in [s for s in built if s.state == "stopped"]:  # hot reload unloaded its model
-        await _stop(built.pop(unloaded))
-    task = built.get(server)
+    task = server.explainer
     if task is None or (task.done() and task.exception() is not None):  # failed: try again
-        task = built[server] = asyncio.create_task(_make(server, max_queue_size))
-    return await asyncio.shield(task)  # a cancelled request does not cancel the build
+        async with app.state.explainer_lock:  # the cap holds under concurrent first requests
+            task = server.explainer
+            if task is None or (task.done() and task.exception() is not None):
+                if (refused := await _make_room(app, server)) is not None:
+                    return refused
+                task = server.explainer = asyncio.create_task(_make(server, max_queue_size))
+    made = await asyncio.shield(task)  # a cancelled request does not cancel the build
+    return made if isinstance(made, GradientBatcher | str) else str(made)
+
+
+async def _make_room(app: FastAPI, server: ModelServer) -> str | None:
+    """None if ``server`` may have an explainer now, else why not. One of the
+    ``EXPLAIN_GRADIENT_VERSIONS`` places is the default version's (it displaces another version's
+    explainer if need be); pinned versions share the others."""
+    models = app.state.runtime.models
+    cap: int = app.state.runtime.settings.explain_gradient_versions
+    default = models.default
+    others = [s for s in models.servers() if s is not server and s.explainer is not None]
+    if server is default and cap > 0:
+        for other in others[: max(0, len(others) - cap + 1)]:
+            await other.drop_explainer()
+        return None
+    if len([s for s in others if s is not default]) < cap - 1:
+        return None
+    return (
+        f"gradient explainers are kept for at most {cap} model version(s) "
+        "(EXPLAIN_GRADIENT_VERSIONS), the default version first; use method 'occlusion'"
+    )
+
+
+def explainers(app: FastAPI) -> dict[ModelServer, asyncio.Task[Any]]:
+    """The explainers that exist now, by server (for tests and ``/model``-style reporting)."""
+    return {s: s.explainer for s in app.state.runtime.models.servers() if s.explainer is not None}
 
 
 def unavailable(version: str, reason: str) -> RequestValidationError:
@@ -159,16 +193,7 @@ async def prewarm(app: FastAPI, server: ModelServer, max_queue_size: int, timeou
 
 
 async def stop_all(app: FastAPI) -> None:
-    """Shut down every gradient batcher of the app (end of the lifespan)."""
-    built: dict[ModelServer, asyncio.Task[GradientBatcher | str]] = getattr(
-        app.state, "gradient_batchers", {}
-    )
-    for task in list(built.values()):
-        await _stop(task)
-    built.clear()
-
-
-async def _stop(task: asyncio.Task[GradientBatcher | str]) -> None:
-    made = await asyncio.gather(task, return_exceptions=True)
-    if isinstance(made[0], GradientBatcher):
-        await made[0].stop()
+    """End of the lifespan: every server's explainer (the servers' own stop did it already,
+    unless a server never started)."""
+    for server in app.state.runtime.models.servers():
+        await server.drop_explainer()

@@ -15,6 +15,7 @@ from typing import Any, cast
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
 from pydantic_core import to_json
 
 from app.config import Settings
@@ -53,6 +54,8 @@ explain_router = APIRouter(tags=["explain"], responses=ERROR_RESPONSES)
 page_router = APIRouter(include_in_schema=False)
 ROUTERS = (explain_router, page_router)  # for the request metrics' route labels
 PROTECTED = frozenset({"/explain"})  # API key (when set) and body pre-screen, as for /predict
+# What the middleware's pre-screen checks a large body of each path against.
+SCHEMAS: dict[str, type[BaseModel]] = {"/explain": ExplainRequest}
 
 
 def _check_limits(body: ExplainRequest, settings: Settings) -> None:
@@ -84,33 +87,34 @@ async def explain_text(body: ExplainRequest, request: Request) -> Response:
     runtime = runtime_of(request)
     settings = runtime.settings
     _check_limits(body, settings)
-    server, method, gradients = await _pick(request, body)  # submitted to without an await
-    artifact = server.artifact
-    policy = artifact.scoring
-    mode = body.scoring or runtime.default_mode(server)
-    budget = settings.rows_per_request
-    plan = plan_explanation(
-        artifact.tokenizer,
-        policy,
-        body.text,
-        mode,
-        max_windows=policy.max_windows,
-        max_rows=budget,
-        method=method,
-    )
+    # The CPU-heavy steps (tokenizing up to MAX_TEXT_CHARS, planning hundreds of rows, combining,
+    # serializing) run in a thread: on the event loop they held up every other client's /predict.
+    # Planning awaits, so the server is picked again if a hot reload moved on meanwhile.
+    for _ in range(3):
+        server, method, gradients = await _pick(request, body)
+        policy = server.artifact.scoring
+        mode = body.scoring or runtime.default_mode(server)
+        plan = await asyncio.to_thread(
+            plan_explanation, server.artifact.tokenizer, policy, body.text, mode,
+            max_windows=policy.max_windows, max_rows=settings.rows_per_request, method=method,
+        )  # fmt: skip
+        if runtime.server(body.model_version) is server:
+            break  # submitted to below without an await in between
     n_oov = plan.ids.count(plan.config.oov_id)
     runtime.metrics.observe_text(len(plan.ids) - 1, n_oov, plan.n_windows)
-    config = artifact.tokenizer.config
+    config = server.artifact.tokenizer.config
     pending = Pending([body.text], [(len(plan.ids) - 1, n_oov)], runtime.identify, config)
     rows = list(plan.rows)
     try:
         if gradients is not None:
             outputs, attributions = await _both(
-                runtime.infer(server, rows), gradients.attribute(rows, settings.request_timeout_s)
+                runtime.infer(server, rows, background=True),
+                gradients.attribute(rows, settings.request_timeout_s),
             )
-            result = explain_gradient(plan, outputs, attributions, policy)
+            result = await asyncio.to_thread(explain_gradient, plan, outputs, attributions, policy)
         else:
-            result = explain(plan, await runtime.infer(server, rows), policy)
+            outputs = await runtime.infer(server, rows, background=True)
+            result = await asyncio.to_thread(explain, plan, outputs, policy)
     except BaseException:
         pending.cancel()
         raise
@@ -140,7 +144,7 @@ async def explain_text(body: ExplainRequest, request: Request) -> Response:
         "explained_words": result.explained_words,
         "tokens": result.tokens,
     }
-    return Response(to_json(response), media_type="application/json")
+    return Response(await asyncio.to_thread(to_json, response), media_type="application/json")
 
 
 async def _pick(
@@ -196,7 +200,7 @@ def install(app: FastAPI) -> None:
     """``POST /explain`` and the page. The middleware guards ``PROTECTED`` like ``/predict``."""
     app.include_router(explain_router)
     app.include_router(page_router)
-    app.state.gradient_batchers = {}
+    app.state.explainer_lock = asyncio.Lock()
 
 
 def warm(app: FastAPI, server: ModelServer, settings: Settings) -> None:

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from app.explain.gradient import GradientBatcher
+from app.explain.gradient import GradientBatcher, explainers
 from app.explain.schemas import ExplainResponse
 from app.main import create_app
 from tests.api.conftest import controlled_app
@@ -75,7 +75,7 @@ def test_the_default_is_gradient_and_its_thread_stops_with_the_app() -> None:
 
 
 def _built(app: FastAPI) -> list[object]:
-    return [t.result() for t in app.state.gradient_batchers.values() if t.done()]
+    return [t.result() for t in explainers(app).values() if t.done()]
 
 
 def test_the_default_versions_explainer_is_built_and_compiled_at_start_up(
@@ -106,7 +106,7 @@ def test_the_default_versions_explainer_is_built_and_compiled_at_start_up(
         assert "gradient explainer for version 3 built and warmed" in caplog.text
         body = c.post("/explain", json={"text": "great film"}).json()
         assert body["method"] == "gradient"
-        assert len(app.state.gradient_batchers) == 1  # the warmed one answered
+        assert len(explainers(app)) == 1  # the warmed one answered
 
 
 def test_prewarm_off_builds_nothing_until_the_first_request() -> None:
@@ -114,7 +114,7 @@ def test_prewarm_off_builds_nothing_until_the_first_request() -> None:
     with TestClient(app) as c:
         assert c.get("/readyz").status_code == 200
         time.sleep(0.5)
-        assert not hasattr(app.state, "explain_prewarm") and app.state.gradient_batchers == {}
+        assert not hasattr(app.state, "explain_prewarm") and explainers(app) == {}
         assert c.post("/explain", json={"text": "great film"}).json()["method"] == "gradient"
         assert len(_built(app)) == 1
 
@@ -125,4 +125,4 @@ def test_a_shutdown_during_the_warm_up_is_clean() -> None:
         pass  # leave at once, most likely mid warm-up
     task = app.state.explain_prewarm
     assert task.done() and (task.cancelled() or task.exception() is None)
-    assert all(t.done() for t in app.state.gradient_batchers.values())
+    assert explainers(app) == {}  # stopped with their servers

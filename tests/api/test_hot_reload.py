@@ -7,10 +7,12 @@ against a real uvicorn process is ``tests/process/test_hot_swap.py``. XLA off: l
 
 from __future__ import annotations
 
+import gc
 import logging
 import shutil
 import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.explain.gradient import explainers
 from app.main import create_app
 from app.metrics import ServiceMetrics
 from app.model_server import Runner
@@ -186,15 +189,22 @@ def test_an_unreadable_model_dir_changes_nothing(tmp_path: Path) -> None:
 def test_an_unloaded_version_drops_its_gradient_explainer(tmp_path: Path) -> None:
     put_version(tmp_path, "2", source=2)
     put_version(tmp_path, "3")
-    settings = Settings(model_dir=tmp_path, model_versions="latest:2", **FAST)  # type: ignore[arg-type]
+    opts = {**FAST, "model_dir": tmp_path, "model_versions": "latest:2"}
+    settings = Settings(**opts, explain_gradient_versions=2)  # type: ignore[arg-type]
     with TestClient(create_app(settings)) as c:
         body = {"text": TEXT, "method": "gradient", "model_version": "2"}
         assert c.post("/explain", json=body).json()["model_version"] == "2"
-        built = c.app.state.gradient_batchers  # type: ignore[attr-defined]
-        assert [s.version for s in built] == ["2"]
+        (v2,) = explainers(c.app)  # type: ignore[arg-type]
+        made = v2.explainer.result()  # type: ignore[union-attr]
+        thread, server = made._batcher.thread, weakref.ref(v2)  # type: ignore[union-attr]
+        del v2, made
         shutil.rmtree(tmp_path / "2")
-        poll(c)
+        poll(c)  # no /explain after it: the unload alone frees the explainer and the model
         assert states(c) == {"3": "ready", "default": "3"}
+        assert explainers(c.app) == {}  # type: ignore[arg-type]
+        assert thread is not None and not thread.is_alive()
+        gc.collect()
+        assert server() is None, gc.get_referrers(server())
         body = {"text": TEXT, "method": "gradient"}
         assert c.post("/explain", json=body).json()["model_version"] == "3"
-        assert [s.version for s in built] == ["3"]  # version 2's network and thread are gone
+        assert [s.version for s in explainers(c.app)] == ["3"]  # type: ignore[arg-type]

@@ -169,7 +169,7 @@ def screened(seen: list[bytes]) -> dict[str, Any]:
             JSONResponse({"code": "validation_error"}, status_code=422) if b"bad" in body else None
         )
 
-    return {"prescreen": prescreen, "prescreen_paths": frozenset({"/predict"})}
+    return {"prescreen": {"/predict": prescreen}}
 
 
 @pytest.mark.parametrize(

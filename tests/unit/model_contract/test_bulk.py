@@ -171,3 +171,23 @@ def test_none_flushes_the_carried_rows(artifact: Artifact) -> None:
     assert next(results).tag == 0 and model.sizes == [8]  # answered before chunk 1 arrived
     assert [r.tag for r in results] == [1] and model.sizes == [8, 8]
     assert scorer.rows_run == 4
+
+
+def test_chunks_without_rows_do_not_pile_up(artifact: Artifact) -> None:
+    """1 good row, then chunks of bad rows only (no model rows): the good row's partial batch
+    must run before they pile up (1 good line + 5M bad lines held 1.65 GB)."""
+    model = FakeModel()
+    scorer = BulkScorer(artifact.tokenizer, artifact.scoring, model, mode="whole", batch_size=64)
+    consumed = 0
+
+    def chunks() -> Iterator[Encoded[int]]:
+        nonlocal consumed
+        yield scorer.encode(0, ["Loved it."])
+        for tag in range(1, 10_000):
+            consumed += 1
+            yield scorer.encode(tag, [])
+
+    results = scorer.score(chunks())
+    first = next(results)
+    assert first.tag == 0 and consumed <= 8, consumed
+    assert sum(1 for _ in results) == 9_999
