@@ -97,7 +97,7 @@ class ModelServer:
             max_queue_size=self.policy.max_queue_size,
             hooks=hooks,
             name=f"model-{artifact.version}",
-            max_background=self.policy.background_rows,
+            background_room=self.policy.background_room,
         )
 
     @classmethod

@@ -15,7 +15,7 @@ from tests.unit.app.batcher_fakes import FakeModel, async_test, make, wait_enter
 @async_test
 async def test_foreground_overtakes_a_long_background_queue() -> None:
     model = FakeModel()
-    batcher = make(model, max_batch_size=8, max_queue_size=1000, max_background=2)
+    batcher = make(model, max_batch_size=8, max_queue_size=1000, background_room=lambda n: 2)
     batcher.start()
     model.gate.clear()
     explain = batcher.submit_many(list(range(100, 400)), background=True)  # an occlusion's rows
@@ -25,7 +25,7 @@ async def test_foreground_overtakes_a_long_background_queue() -> None:
     assert await asyncio.wait_for(asyncio.gather(*predict), 10) == [2, 4, 6]
     assert [2 * x for x in range(100, 400)] == await asyncio.wait_for(asyncio.gather(*explain), 10)
     first, second = model.batches[:2]
-    assert first == [100, 101]  # background only: at most max_background rows per call
+    assert first == [100, 101]  # background only: at most background_room(0) rows per call
     assert second == [1, 2, 3, 102, 103]  # the foreground first, then its share of background
     assert all(len([x for x in b if x >= 100]) <= 2 for b in model.batches)
     await batcher.shutdown()

@@ -118,3 +118,10 @@ def test_policy_is_immutable() -> None:
     policy = BatchPolicy()
     with pytest.raises(dataclasses.FrozenInstanceError):
         policy.max_batch_size = 8  # type: ignore[misc]
+
+
+def test_background_rows_fill_only_the_padding_beside_foreground_rows() -> None:
+    policy = BatchPolicy(max_batch_size=64, xla=True, background_rows=8)
+    assert policy.background_room(0) == 8  # /explain alone: a short call
+    assert [policy.background_room(n) for n in (1, 3, 5, 33, 64)] == [0, 1, 3, 15, 0]
+    assert BatchPolicy(xla=False).background_room(3) == 0  # no padding: /predict calls alone
