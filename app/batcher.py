@@ -27,7 +27,6 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
-
 logger = logging.getLogger(__name__)
 
 
