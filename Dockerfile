@@ -40,9 +40,11 @@ RUN set -eu; \
     python -c "import tensorflow as tf; print('tensorflow', tf.__version__)"; \
     useradd --uid 10001 --user-group --home-dir /tmp --no-create-home --shell /usr/sbin/nologin app
 
-# Application code and the committed model artifact (read-only for the service user).
+# Application code and the committed model artifact (read-only for the service user). batch/ is
+# the batch-scoring CLI (`python -m batch`), which runs in the image as well.
 COPY model_contract/ model_contract/
 COPY app/ app/
+COPY batch/ batch/
 COPY model_artifacts/ model_artifacts/
 
 # Every path TensorFlow/Keras may write to points at /tmp, which compose mounts as a tmpfs on top

@@ -8,8 +8,8 @@ an idle thread runs a lone item at once - no latency cost at low load - while it
 during a model call form the next batch.
 
 Background items (``/explain``'s rows) wait in a queue of their own: a batch takes the foreground
-first and at most ``max_background`` background items (an explanation's hundreds of rows took
-others' /predict p50 from 2.4 to 125 ms). Why a thread that pulls, not a loop task that pushes each batch to an executor: under load the
+first, then as many background items as ``background_room(n foreground)`` allows (an
+explanation's hundreds of rows took others' /predict p50 from 2.4 to 125 ms). Why a thread that pulls, not a loop task that pushes each batch to an executor: under load the
 event loop is busy, and every batch then waited for the loop to get round to starting it. Measured
 at concurrency 64: a 4.2 ms model call took 7.9 ms loop-to-loop and the model sat idle in between.
 """
@@ -27,7 +27,6 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
-
 logger = logging.getLogger(__name__)
 
 
@@ -69,7 +68,7 @@ class Batcher(Generic[T, R]):
         max_queue_size: int = 1024,
         hooks: BatchHooks | None = None,
         name: str = "batcher",
-        max_background: int | None = None,
+        background_room: Callable[[int], int] | None = None,
     ) -> None:
         if max_batch_size < 1 or max_queue_size < 1 or max_delay_s < 0:
             raise ValueError("max_batch_size, max_queue_size must be >= 1; max_delay_s >= 0")
@@ -77,7 +76,7 @@ class Batcher(Generic[T, R]):
         self.max_batch_size = max_batch_size
         self.max_delay_s = max_delay_s
         self.max_queue_size = max_queue_size
-        self.max_background = max_batch_size if max_background is None else max_background
+        self._room = background_room or (lambda n: max_batch_size - n)
         self._hooks = hooks or BatchHooks()
         self._name = name
         # The queue and the flags below are shared with the model thread: guarded by _cond.
@@ -191,7 +190,9 @@ class Batcher(Generic[T, R]):
             batch: list[_Pending[T, R]] = []
             self._pop(self._queue, batch, self.max_batch_size)
             self._pop(
-                self._background, batch, min(self.max_batch_size, len(batch) + self.max_background)
+                self._background,
+                batch,
+                min(self.max_batch_size, len(batch) + self._room(len(batch))),
             )
             self._in_flight = batch
             self._hooks.on_depth(self.depth)

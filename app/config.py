@@ -1,25 +1,25 @@
 """Service configuration: one ``Settings`` object read from environment variables.
 
 Every field maps to an upper-case environment variable of the same name (``MAX_BATCH_SIZE`` ...);
-the README's "Configuration" section documents them all.
+the README's "Configuration" section documents them all. The fields that pick and score the model
+(MODEL_DIR, MODEL_VERSION, MODEL_SHA256, MAX_TEXT_CHARS, SCORING, THRESHOLD, XLA) are
+``model_contract.settings.ModelSettings``'s, which the batch-scoring CLI reads as well.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from app.version_policy import VersionPolicy, parse_version_policy
 from app.version_scan import ScanLimits
 from model_contract.policy import BatchPolicy
-from model_contract.versions import MAX_VERSION
 
-DEFAULT_MODEL_DIR = Path("model_artifacts/imdb_lstm")
-# The repository root: app/ lives directly below it.
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+# StartupError is re-exported: the service raises and reports it as the batch CLI does.
+from model_contract.settings import ModelSettings, read_settings
+from model_contract.settings import StartupError as StartupError
+
 # Hard ceiling on MAX_TEXTS_PER_REQUEST, also the request schema's static maxItems: it bounds how
 # many per-item errors one body can produce, whatever the deployment configures.
 MAX_TEXTS_CAP = 1024
@@ -31,20 +31,9 @@ def _cap(default: int, what: str) -> Any:
     return Field(default=default, ge=1, description=f"{what}, at most.")
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+class Settings(ModelSettings):
+    """The service's settings: the model's (shared with the batch CLI) and the HTTP service's."""
 
-    model_dir: Path = Field(
-        default=DEFAULT_MODEL_DIR, description="Folder holding <version>/ model artifacts."
-    )
-    model_sha256: str | None = Field(
-        default=None,
-        pattern=r"^[0-9a-fA-F]{64}$",
-        description="Every version loaded must have a MANIFEST.sha256 with this sha256.",
-    )
-    model_version: int | None = Field(
-        default=None, ge=1, le=MAX_VERSION, description="Shorthand: MODEL_VERSIONS=<one>."
-    )
     model_versions: str | None = Field(
         default=None,
         description="Versions to serve: 'latest' (default), 'latest:N' or a list '1,2'.",
@@ -88,20 +77,9 @@ class Settings(BaseSettings):
     max_texts_per_request: int = Field(
         default=64, ge=1, le=MAX_TEXTS_CAP, description="Texts in one request, at most."
     )
-    max_text_chars: int = _cap(20_000, "Characters in one text")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Request body, at most.")
     request_timeout_s: float = Field(
         default=10.0, gt=0, description="Per-request deadline (504 after)."
-    )
-    scoring: Literal["whole", "last"] | None = Field(
-        default=None,
-        description=(
-            "Scoring mode for requests that do not name one: 'whole' (every 80-token window) or "
-            "'last' (the seed's last 80 tokens). Unset: the artifact's validated default."
-        ),
-    )
-    threshold: float = Field(
-        default=0.5, ge=0, le=1, description="P(positive) >= threshold -> positive."
     )
     on_unreadable: Literal["answer", "refuse"] = Field(
         default="answer",
@@ -122,9 +100,6 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     retry_after_s: int = Field(default=1, ge=0, description="Retry-After header value on 503.")
-    xla: bool = Field(
-        default=True, description="On CPU, XLA-compile the model for each padded batch size."
-    )
     shutdown_delay_s: float = Field(
         default=0.0,
         ge=0,
@@ -192,13 +167,6 @@ class Settings(BaseSettings):
             )
         return self
 
-    def resolved_model_dir(self) -> Path:
-        """The model dir as given, else relative to the repository root (cwd-independent)."""
-        if self.model_dir.is_absolute() or self.model_dir.exists():
-            return self.model_dir
-        candidate = _REPO_ROOT / self.model_dir
-        return candidate if candidate.exists() else self.model_dir
-
     @property
     def rows_per_request(self) -> int:
         """The row budget of one request (see ``max_rows_per_request``)."""
@@ -231,18 +199,6 @@ class Settings(BaseSettings):
         return self.max_batch_delay_ms / 1000.0
 
 
-class StartupError(Exception):
-    """A configuration or artifact problem: one ``refusing to start:`` line, never a traceback."""
-
-
 def load_settings() -> Settings:
     """``Settings()`` from the environment, with every problem named by its variable."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        # Names and rules only: values are not echoed (API_KEY is one of them).
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']).upper() or 'settings'}: {e['msg']}"
-            for e in exc.errors(include_url=False)
-        )
-        raise StartupError(f"invalid environment: {problems} (see README Configuration)") from None
+    return read_settings(Settings)

@@ -18,7 +18,7 @@ from pydantic_core import from_json
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from app.explain_schemas import ExplainRequest
+from app.explain.schemas import ExplainRequest
 from app.httputil import is_json_media_type
 from app.metrics import ServiceMetrics
 from app.rejections import REJECTIONS, code_for

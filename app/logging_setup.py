@@ -1,11 +1,10 @@
-"""Service logging: plain text (default) or one JSON object per line, a quiet TensorFlow start-up,
-and the one start-up line a person needs (URL, model version, device, docs page).
+"""Service logging: plain text (default) or one JSON object per line, and the one start-up line a
+person needs (URL, model version, device, docs page).
 
 - ``LOG_FORMAT=text`` (default): ``<time> <LEVEL> <logger> <message>``.
 - ``LOG_FORMAT=json``: ``{"timestamp", "level", "logger", "message", "request_id"}`` per line, for
   log aggregators; uvicorn's own lines and Python-side TensorFlow warnings are formatted the same.
-- TensorFlow's C++ start-up chatter (``I0000 ...``, oneDNN, absl, XLA) is off unless
-  ``TF_CPP_MIN_LOG_LEVEL`` is set: ``TF_CPP_MIN_LOG_LEVEL=0`` brings it all back.
+- TensorFlow's C++ start-up chatter is filtered by ``model_contract.tf_process.quiet_tensorflow``.
 """
 
 from __future__ import annotations
@@ -13,100 +12,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import re
 import signal
-import subprocess
-import sys
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Coroutine
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 logger = logging.getLogger("app")
 
 LogFormat = Literal["text", "json"]
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-# TensorFlow's C++ logging: 0 all, 1 no INFO, 2 no INFO/WARNING, 3 no ERROR either. 2 keeps errors.
-TF_CPP_MIN_LOG_LEVEL_DEFAULT = "2"
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 # The id of the request being handled (set by the request middleware), for every log record.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
-
-
-@contextmanager
-def quiet_tensorflow() -> Iterator[None]:
-    """Wrap ``import tensorflow``: its C++ log lines below ``TF_CPP_MIN_LOG_LEVEL`` are dropped.
-
-    The level defaults to 2 (errors only); an explicitly set value wins, so
-    ``TF_CPP_MIN_LOG_LEVEL=0`` shows everything. TensorFlow applies the level itself from then on,
-    but some lines (oneDNN's notice, absl's pre-init warning) are written while its libraries load,
-    before it reads the variable. So during the import file descriptor 2 feeds a small filter
-    process (``python -m app.logging_setup``) that passes every other line on at once - a fatal
-    message right before an abort included, which an in-process reader could not pass on.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", TF_CPP_MIN_LOG_LEVEL_DEFAULT)
-    min_level = _int_or_zero(os.environ["TF_CPP_MIN_LOG_LEVEL"])
-    if min_level <= 0:
-        yield
-        return
-    sys.stderr.flush()
-    stderr = os.dup(2)
-    root = str(Path(__file__).resolve().parent.parent)
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.getenv("PYTHONPATH")])),
-    }
-    try:
-        filt = subprocess.Popen(
-            [sys.executable, "-m", "app.logging_setup", str(min_level)],
-            stdin=subprocess.PIPE, stdout=stderr, env=env,
-        )  # fmt: skip
-    except OSError:  # no interpreter to spawn: unfiltered rather than no import
-        os.close(stderr)
-        yield
-        return
-    assert filt.stdin is not None
-    os.dup2(filt.stdin.fileno(), 2)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(stderr, 2)
-        os.close(stderr)
-        filt.stdin.close()  # the filter reads to the end, then exits
-        # (a child process started meanwhile may still hold the pipe: then leave the filter be)
-        with suppress(subprocess.TimeoutExpired):
-            filt.wait(timeout=10)
-
-
-def _int_or_zero(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        return 0
-
-
-def _filter_stream(src: IO[bytes], dst_fd: int, min_level: int) -> None:
-    for line in src:
-        if _keep_tf_line(line, min_level):
-            os.write(dst_fd, line)
-
-
-# absl's line prefix, e.g. "I0000 00:00:1796015692.802463   11778 port.cc:153] "
-_ABSL_LINE = re.compile(rb"([IWEF])\d{4} [\d:.]+ +\d+ [^\]\s]+\] ")
-_ABSL_PREINIT = b"WARNING: All log messages before absl::InitializeLog() is called"
-_ABSL_SEVERITY = {b"I": 0, b"W": 1, b"E": 2, b"F": 3}
-
-
-def _keep_tf_line(line: bytes, min_level: int) -> bool:
-    if line.startswith(_ABSL_PREINIT):
-        return min_level < 1
-    match = _ABSL_LINE.match(line)
-    return match is None or _ABSL_SEVERITY[match.group(1)] >= min_level
 
 
 class RequestIdFilter(logging.Filter):
@@ -225,7 +144,3 @@ def announce_ready(version: str, device: str, docs_path: str | None) -> Coroutin
         logger.info("serving model version %s on %s%s%s", version, device, where, docs)
 
     return announce()
-
-
-if __name__ == "__main__":  # the stderr filter process of quiet_tensorflow()
-    _filter_stream(sys.stdin.buffer, sys.stdout.fileno(), _int_or_zero(sys.argv[1]))

@@ -23,10 +23,10 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from app import explain_routes
 from app.config import Settings, StartupError, load_settings
 from app.docs_pages import install_docs
 from app.errors import install_error_handlers, prescreen_response
+from app.explain import routes as explain_routes
 from app.logging_setup import announce_ready, configure_logging
 from app.middleware import RequestMiddleware
 from app.model_server import RunnerFactory, describe_load_error

@@ -87,7 +87,7 @@ class ModelServer:
         self.policy = policy.for_device(runner.device)
         self.state: State = "loading"
         self.manifest_sha256 = manifest_hash(artifact.path)
-        # /explain's gradient batcher (app.explain_gradient), built on demand and stopped with
+        # /explain's gradient batcher (app.explain.gradient), built on demand and stopped with
         # this server: held anywhere else, it kept an unloaded model alive (+25 MiB per swap).
         self.explainer: asyncio.Task[Companion | str] | None = None
         self._batcher: Batcher[Row, float] = Batcher(
@@ -97,7 +97,7 @@ class ModelServer:
             max_queue_size=self.policy.max_queue_size,
             hooks=hooks,
             name=f"model-{artifact.version}",
-            max_background=self.policy.background_rows,
+            background_room=self.policy.background_room,
         )
 
     @classmethod

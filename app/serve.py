@@ -1,7 +1,7 @@
 """The one way the service is started: ``python -m app.serve [uvicorn options]``.
 
 ``make serve``, the Dockerfile's CMD, the benchmarks' servers (``bench/server.py``), the test
-servers (``tests/api/servers.py``) and ``scripts/fuzz.sh`` all start uvicorn through here, so the
+servers (``tests/process/servers.py``) and ``scripts/fuzz.sh`` all start uvicorn through here, so the
 deployed flags live in exactly one place. Options given on the command line come after
 ``SERVE_FLAGS`` and win (click keeps the last value of a repeated option), e.g.
 ``python -m app.serve --port 9000 --workers 2``.

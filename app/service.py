@@ -17,17 +17,16 @@ from typing import Any, cast
 
 from app.batcher import BatcherClosed, QueueFull
 from app.config import Settings
-from app.logging_setup import quiet_tensorflow
 from app.metrics import ServiceMetrics
 from app.model_registry import ModelRegistry
 from app.model_server import ModelServer, Row, Runner, RunnerFactory
 from app.schemas import Label
-from app.tuning import configure_threads
 from app.unreadable import Counts, Pending
 from model_contract.artifact import Artifact
 from model_contract.language import LanguageIdentifier
 from model_contract.readability import Reason
 from model_contract.scoring import Mode
+from model_contract.tf_process import configure_threads, quiet_tensorflow
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Process tuning for serving, in one place; the runtime calls these at start-up.
+"""Process tuning for serving; the runtime calls these at start-up (the TensorFlow thread pools are
+sized by ``model_contract.tf_process.configure_threads``, which the batch CLI shares).
 
 Measured on the 2-core benchmark box (bench.ab, interleaved; docs/performance.md):
 - one TensorFlow intra-op thread (the event loop keeps a core): +13 % req/s at c=1, +12 % at
@@ -12,22 +13,8 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import os
 
 GEN0_THRESHOLD = 20_000
-
-
-def configure_threads() -> None:
-    """Size TensorFlow's thread pools; must run before TensorFlow is first imported.
-
-    Explicitly set ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS`` still win.
-    """
-    if hasattr(os, "sched_getaffinity"):
-        cores = len(os.sched_getaffinity(0))
-    else:  # pragma: no cover - macOS
-        cores = os.cpu_count() or 2
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, cores - 1)))
-    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 
 def freeze_long_lived_objects() -> None:

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from app.config import Settings
-from app.explain import Baseline, Method, explain, explain_gradient, plan_explanation
-from app.explain_words import Explanation
+from app.explain.plan import Baseline, Method, explain, explain_gradient, plan_explanation
+from app.explain.words import Explanation
 from bench.reviews import dataset_path
 from model_contract.artifact import load_artifact
 from model_contract.scoring import Mode

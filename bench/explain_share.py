@@ -1,12 +1,12 @@
 """``/predict`` latency while other clients run ``/explain`` occlusion, against the same server idle.
 
-One service (``bench.server``, the ``make serve`` settings). First ``--n`` sequential ``/predict``
-calls of a short review on an idle server; then the same while ``--clients`` threads each send
-``/explain`` with ``"method": "occlusion"`` for the longest allowed text (``MAX_TEXT_CHARS`` of
-real-looking sentences) without pause. Prints p50/p99 of both phases, their ratio, and the
-``/explain`` request and answer sizes.
+One service (``bench.server``, the ``make serve`` settings). ``--rounds`` times, alternately:
+``--n``/``--rounds`` sequential ``/predict`` calls of a short review on the idle server, then as many
+while ``--clients`` threads each send ``/explain`` with ``"method": "occlusion"`` for a
+``MAX_TEXT_CHARS`` text without pause (alternating, so drift on a shared machine hits both alike).
+Prints p50/p99 of both, their ratio, and the ``/explain`` request and answer sizes.
 
-    .venv/bin/python -m bench.explain_share [--n 400] [--clients 2]
+    .venv/bin/python -m bench.explain_share [--n 600] [--clients 2] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -59,25 +59,31 @@ def explainer(port: int, stop: threading.Event, sizes: list[tuple[int, int, int]
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=400)
+    ap.add_argument("--n", type=int, default=600)
     ap.add_argument("--clients", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args(argv)
+    idle_ms: list[float] = []
+    busy_ms: list[float] = []
+    sizes: list[tuple[int, int, int]] = []
     with Server("explain-share", "app.main:app", {}) as server:
-        idle = np.array(predict_latencies(server.port, args.n)) * 1000
-        stop, sizes = threading.Event(), []  # type: ignore[var-annotated]
-        threads = [
-            threading.Thread(target=explainer, args=(server.port, stop, sizes), daemon=True)
-            for _ in range(args.clients)
-        ]
-        for t in threads:
-            t.start()
-        time.sleep(3.0)  # the explain clients are running
-        busy = np.array(predict_latencies(server.port, args.n)) * 1000
-        stop.set()
-        for t in threads:
-            t.join(120)
+        for _ in range(args.rounds):
+            idle_ms += predict_latencies(server.port, args.n // args.rounds)
+            stop = threading.Event()
+            threads = [
+                threading.Thread(target=explainer, args=(server.port, stop, sizes), daemon=True)
+                for _ in range(args.clients)
+            ]
+            for t in threads:
+                t.start()
+            time.sleep(3.0)  # the explain clients are running
+            busy_ms += predict_latencies(server.port, args.n // args.rounds)
+            stop.set()
+            for t in threads:
+                t.join(120)
+    idle, busy = np.array(idle_ms) * 1000, np.array(busy_ms) * 1000
     p = {name: np.percentile(x, [50, 99]) for name, x in (("idle", idle), ("busy", busy))}
-    print(f"/predict idle: p50 {p['idle'][0]:.1f} ms, p99 {p['idle'][1]:.1f} ms (n={args.n})")
+    print(f"/predict idle: p50 {p['idle'][0]:.1f} ms, p99 {p['idle'][1]:.1f} ms (n={len(idle)})")
     print(
         f"/predict with {args.clients} occlusion clients: p50 {p['busy'][0]:.1f} ms, "
         f"p99 {p['busy'][1]:.1f} ms; p99 ratio {p['busy'][1] / p['idle'][1]:.2f}"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.api.servers import run_server
+from tests.process.servers import run_server
 
 
 def _rss_kib(pid: int) -> int:

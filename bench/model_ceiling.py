@@ -80,7 +80,7 @@ def _service_call(artifact: Any, max_batch_size: int) -> Any:
     from dataclasses import replace
 
     from app.config import Settings
-    from app.tuning import configure_threads
+    from model_contract.tf_process import configure_threads
 
     configure_threads()  # the service's TensorFlow thread pools (before TensorFlow's import)
     from model_contract.runner import ModelRunner

@@ -13,7 +13,7 @@ otherwise) are written to a temporary JSONL file. Each round runs, each in its o
   definition of the compute ceiling);
 - ``ceiling-procs``: one single-thread process per CLI worker, each on its share of the rows,
   timed over the same window (the CLI's arrangement without its extra work);
-- ``cli``: ``python -m app.score reviews.jsonl -o out.jsonl`` end to end (default ``--workers``);
+- ``cli``: ``python -m batch reviews.jsonl -o out.jsonl`` end to end (default ``--workers``);
   its throughput is the summary line's (reading, tokenizing, model, writing; start-up, model load
   and XLA compile excluded, as from the ceilings), its wall time the process's;
 - ``cli-1w``: the same with ``--workers 1`` (one process, tokenizer thread beside the model).
@@ -64,7 +64,7 @@ def ceiling(data: Path, batch_size: int, mode: str, part: int, parts: int) -> di
     parallel parts time the same window), then time only the model calls."""
     import numpy as np
 
-    from app.score_run import load_runner
+    from batch.run import load_runner
     from model_contract.artifact import load_artifact
     from model_contract.bulk import BulkScorer
 
@@ -118,7 +118,7 @@ def run_ceiling(data: Path, batch_size: int, mode: str, threads: int, procs: int
 
 
 def run_cli(data: Path, out: Path, batch_size: int, mode: str, *extra: str) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "app.score", str(data), "-o", str(out),
+    cmd = [sys.executable, "-m", "batch", str(data), "-o", str(out),
            "--batch-size", str(batch_size), "--mode", mode, *extra]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_NUM_")}
     t0 = time.perf_counter()
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(ceiling(args.ceiling_of, args.batch_size, args.mode, part, parts)))
         return 0
 
-    from app.score_workers import default_workers
+    from batch.workers import default_workers
 
     cores, workers = len(os.sched_getaffinity(0)), default_workers()
     with tempfile.TemporaryDirectory(prefix="score-cli-") as tmp:

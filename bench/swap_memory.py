@@ -10,7 +10,7 @@ every 100 ms) just before, its peak during, and 1 s after the old version was un
 from the rename to the new default, and to the unload. The baseline, measured in the same run,
 is the RSS of the same process serving one model before the first swap; the ratios are against it.
 By default an idle server (the load-bearing behaviour, zero failed requests, is
-tests/api/test_hot_swap.py); ``--traffic predict`` / ``explain`` sends 4 ``/predict`` or 4
+tests/process/test_hot_swap.py); ``--traffic predict`` / ``explain`` sends 4 ``/predict`` or 4
 ``/explain`` (gradient: the default version builds its explainer) calls before the baseline and
 after every swap, so the two runs compare what ``/explain`` leaves behind across swaps.
 """

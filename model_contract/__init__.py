@@ -15,5 +15,5 @@ FastAPI. Modules:
   the checks that decide whether it may replace the SavedModel;
 - ``runner``: device choice, XLA compilation with padded batch shapes, the GPU kernel, warm-up.
 - ``bulk``: many texts -> the service's rows -> fixed-size model calls -> combined scores, in
-  order (the batch-scoring CLI ``app.score``; a tokenizer thread overlaps the model).
+  order (the batch-scoring CLI ``batch.cli``; a tokenizer thread overlaps the model).
 """

@@ -18,9 +18,11 @@ XLA-compiled per padded batch size on a CPU, like ``runner.ModelRunner``.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +66,54 @@ def _checked(weights: SeedWeights) -> dict[str, tf.Tensor]:
     return {role: tf.constant(value) for role, value in w.items()}
 
 
+ROLES = ("embedding", "kernel", "recurrent", "bias", "dense", "dense_bias")  # SeedWeights' fields
+# One compiled function per (maxlen, weight shapes, xla), shared by every attributor: the weights
+# are arguments, not constants baked into the program, so a new model version of the same
+# architecture reuses the compiled programs. A function per attributor left its XLA programs in
+# TensorFlow's compilation cache after the attributor was gone (+12 MiB RSS per hot swap).
+_SHARED: dict[tuple[object, ...], tf.types.experimental.ConcreteFunction] = {}
+
+
+def _shared_function(maxlen: int, w: dict[str, tf.Tensor], xla: bool) -> Any:
+    key = (maxlen, xla, *(tuple(w[role].shape) for role in ROLES))
+    if (fn := _SHARED.get(key)) is None:
+        specs = [tf.TensorSpec([None, maxlen], tf.int32), tf.TensorSpec([], tf.int32)]
+        specs += [tf.TensorSpec(w[role].shape, tf.float32) for role in ROLES]
+        fn = _SHARED[key] = tf.function(
+            functools.partial(_attribute, maxlen), jit_compile=xla, input_signature=specs
+        ).get_concrete_function()
+    return fn
+
+
+def _logits(maxlen: int, x: tf.Tensor, w: dict[str, tf.Tensor]) -> tf.Tensor:
+    units = w["recurrent"].shape[0]
+    inputs = tf.einsum("ntd,dg->tng", x, w["kernel"]) + w["bias"]  # time-major
+
+    def step(t: tf.Tensor, h: tf.Tensor, c: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        i, f, g, o = tf.split(inputs[t] + tf.matmul(h, w["recurrent"]), 4, axis=-1)
+        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+        return t + 1, tf.sigmoid(o) * tf.tanh(c), c
+
+    zeros = tf.zeros([tf.shape(x)[0], units])
+    _, h, _ = tf.while_loop(
+        lambda t, *_: t < maxlen, step, (tf.constant(0), zeros, zeros), maximum_iterations=maxlen
+    )
+    return tf.squeeze(tf.matmul(h, w["dense"]), -1) + w["dense_bias"][0]
+
+
+def _attribute(
+    maxlen: int, ids: tf.Tensor, oov_id: tf.Tensor, *weights: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    w = dict(zip(ROLES, weights, strict=True))
+    table = w["embedding"]
+    x = tf.gather(table, ids)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        z = _logits(maxlen, x, w)
+    grad = tape.gradient(z, x)
+    return z, tf.reduce_sum(grad * (x - tf.gather(table, oov_id)), axis=-1)
+
+
 class GradientAttributor:
     """Logits and gradient x (input - unknown word) per column, for int32 [n, maxlen] rows."""
 
@@ -79,39 +129,8 @@ class GradientAttributor:
         self._w = _checked(weights)
         self.maxlen, self.oov_id, self.device = maxlen, oov_id, device
         self.batch_sizes = sorted(batch_sizes) if xla else []
-        self._fn = tf.function(
-            self._attribute,
-            jit_compile=xla,
-            input_signature=[tf.TensorSpec([None, maxlen], tf.int32)],
-        ).get_concrete_function()
-
-    def _logits(self, x: tf.Tensor) -> tf.Tensor:
-        w = self._w
-        units = w["recurrent"].shape[0]
-        inputs = tf.einsum("ntd,dg->tng", x, w["kernel"]) + w["bias"]  # time-major
-
-        def step(t: tf.Tensor, h: tf.Tensor, c: tf.Tensor) -> tuple[tf.Tensor, ...]:
-            i, f, g, o = tf.split(inputs[t] + tf.matmul(h, w["recurrent"]), 4, axis=-1)
-            c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
-            return t + 1, tf.sigmoid(o) * tf.tanh(c), c
-
-        zeros = tf.zeros([tf.shape(x)[0], units])
-        _, h, _ = tf.while_loop(
-            lambda t, *_: t < self.maxlen,
-            step,
-            (tf.constant(0), zeros, zeros),
-            maximum_iterations=self.maxlen,
-        )
-        return tf.squeeze(tf.matmul(h, w["dense"]), -1) + w["dense_bias"][0]
-
-    def _attribute(self, ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        table = self._w["embedding"]
-        x = tf.gather(table, ids)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            z = self._logits(x)
-        grad = tape.gradient(z, x)
-        return z, tf.reduce_sum(grad * (x - table[self.oov_id]), axis=-1)
+        self._args = (tf.constant(oov_id, tf.int32), *(self._w[role] for role in ROLES))
+        self._fn = _shared_function(maxlen, self._w, xla)
 
     def attribute(
         self, ids: npt.NDArray[np.int32]
@@ -123,7 +142,7 @@ class GradientAttributor:
             pad = np.zeros((self.batch_sizes[i] - n, self.maxlen), np.int32)
             ids = np.concatenate([ids, pad])
         with tf.device(self.device):
-            z, a = self._fn(tf.constant(ids, dtype=tf.int32))
+            z, a = self._fn(tf.constant(ids, dtype=tf.int32), *self._args)
         return np.asarray(z.numpy())[:n], np.asarray(a.numpy())[:n]
 
 

@@ -34,8 +34,8 @@ class BatchPolicy:
     max_queue_size: int = 1024  # rows waiting, at most (then 503)
     xla: bool = True  # on a CPU: compile one XLA program per padded batch size
     warmup_repeats: int = 2  # calls per shape before the model is declared ready
-    # /explain's rows per model call, at most (they queue behind /predict's: app.batcher). Small,
-    # so a /predict arriving during an explanation waits for a short call: XLA pads 8 to 8.
+    # /explain's rows per model call when no /predict row waits (they queue behind /predict's:
+    # app.batcher). Small, so a /predict arriving meanwhile waits for a short call only.
     background_rows: int = 8
 
     def __post_init__(self) -> None:
@@ -65,6 +65,15 @@ class BatchPolicy:
     def padded_sizes(self) -> list[int]:
         """Shapes the runner pads batches to (empty: every batch runs at its own size)."""
         return padded_batch_sizes(self.max_batch_size) if self.xla else []
+
+    def background_room(self, foreground: int) -> int:
+        """/explain rows that may join a model call of ``foreground`` /predict rows: alone,
+        ``background_rows``; beside them, only the padding XLA computes anyway (none without XLA),
+        so a /predict call costs what it would without /explain traffic."""
+        if foreground == 0:
+            return self.background_rows
+        padded = next((s for s in self.padded_sizes if s >= foreground), foreground)
+        return padded - foreground
 
     @property
     def warmup_sizes(self) -> list[int]:

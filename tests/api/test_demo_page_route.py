@@ -1,4 +1,4 @@
-"""GET / (the demo page, app/explain_routes.py) over HTTP in-process: self-contained (no CDN, strict
+"""GET / (the demo page, app/explain/routes.py) over HTTP in-process: self-contained (no CDN, strict
 CSP), and the API key guards /explain but not the page. The page in a real browser:
 tests/browser/test_demo_page.py."""
 

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from app.explain_schemas import ExplainResponse
+from app.explain.schemas import ExplainResponse
 from tests.api.conftest import controlled_app, metric_samples, sample
 from tests.api.test_api import BAD_INPUTS, NEGATIVE, POSITIVE, TEXTS
 from tests.api.test_service_behaviour import wait_for_queue_depth

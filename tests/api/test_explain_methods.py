@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from app.explain_gradient import GradientBatcher, explainers
-from app.explain_schemas import ExplainResponse
+from app.explain.gradient import GradientBatcher, explainers
+from app.explain.schemas import ExplainResponse
 from app.main import create_app
 from tests.api.conftest import controlled_app
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from app.explain_gradient import explainers
+from app.explain.gradient import explainers
 from app.main import create_app
 from tests.api.model_dirs import FAST, TEXT, put_version
 

@@ -2,7 +2,7 @@
 
 ``MODEL_POLL_S=0`` here: each test runs the poller's step (``ModelRegistry.reconcile``) itself on
 the app's event loop, so every rule is checked deterministically. The same behaviour under load
-against a real uvicorn process is ``test_hot_swap.py``. XLA off: loads take ~2 s instead of ~8 s.
+against a real uvicorn process is ``tests/process/test_hot_swap.py``. XLA off: loads take ~2 s instead of ~8 s.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from app.explain_gradient import explainers
+from app.explain.gradient import explainers
 from app.main import create_app
 from app.metrics import ServiceMetrics
 from app.model_server import Runner

@@ -1,7 +1,7 @@
 """Several model versions in-process with the real committed models: /models, pinning, start-up.
 
 Hot reload's rules are ``test_hot_reload.py``; the same behaviour under load against a real
-uvicorn process is ``test_hot_swap.py``. XLA off: loads take ~2 s instead of ~8 s.
+uvicorn process is ``tests/process/test_hot_swap.py``. XLA off: loads take ~2 s instead of ~8 s.
 """
 
 from __future__ import annotations

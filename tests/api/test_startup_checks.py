@@ -1,7 +1,7 @@
 """The start-up artifact checks in-process: tokenizer fingerprint and version, model dir, limits.
 
 The same refusals from a real uvicorn process (exit code, one clear line) are
-``test_startup_config.py``.
+``tests/process/test_startup_config.py``.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.servers import ROOT, STARTED_GROUPS, Server, kill_group, run_server
+from tests.process.servers import ROOT, STARTED_GROUPS, Server, kill_group, run_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -27,7 +27,7 @@ REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"
 MISSING = "headless Chromium not installed (apt-get install chromium chromium-driver)"
 if REQUIRED and not (CHROMIUM and DRIVER):
     pytest.fail(f"REQUIRE_BROWSER=1 but {MISSING}", pytrace=False)
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason=MISSING)
+pytestmark = [pytest.mark.process, pytest.mark.skipif(not (CHROMIUM and DRIVER), reason=MISSING)]
 
 REVIEW = (
     "A wonderful, moving film with brilliant performances. The script is clever and the music "

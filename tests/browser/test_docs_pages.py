@@ -9,8 +9,8 @@ from typing import Any
 
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.api.servers import run_server
 from tests.browser.test_demo_page import browser, pytestmark  # noqa: F401  (fixture, skip rule)
+from tests.process.servers import run_server
 
 
 def _fetched_elsewhere(driver: Any, origin: str) -> list[Any]:

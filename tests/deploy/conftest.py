@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.api.servers import free_port, uvicorn_server
 from tests.deploy.policy import effective_command, env_of, kind
+from tests.process.servers import free_port, uvicorn_server
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"

@@ -86,6 +86,7 @@ def deployment_container_env(docs: list[dict[str, Any]]) -> dict[str, str]:
 # --- against a live replica started with the cpu overlay's command and environment -------------
 
 
+@pytest.mark.process
 def test_probe_paths_answer_200_on_a_live_replica(rendered, live_replica) -> None:
     container = deployment_container(rendered["cpu"])
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
@@ -93,6 +94,7 @@ def test_probe_paths_answer_200_on_a_live_replica(rendered, live_replica) -> Non
         assert httpx.get(live_replica + path, timeout=5).status_code == 200, (probe, path)
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_hpa_metrics_are_exported_by_a_live_replica(rendered, live_replica, overlay) -> None:
     response = httpx.post(f"{live_replica}/predict", json={"text": "A fine film."}, timeout=30)

@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 
 from app.config import Settings
-from tests.api.servers import run_server
 from tests.model.conftest import SAMPLE, full_dataset_path
+from tests.process.servers import run_server
 from training.data import load_imdb
 
 KS = (1, 3, 5, 10)
@@ -85,6 +85,7 @@ def logit(p: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.slow
+@pytest.mark.process
 @pytest.mark.parametrize("method", ["occlusion", "gradient"])
 @pytest.mark.parametrize("scoring", ["last", "whole"])
 def test_deleting_top_words_moves_the_model_more_than_random_words(

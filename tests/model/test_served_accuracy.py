@@ -12,8 +12,8 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.api.servers import run_server
 from tests.model.conftest import SAMPLE, full_dataset_path
+from tests.process.servers import run_server
 from training.data import load_imdb
 
 # v3 measures 0.8911 (whole review, default) and 0.8787 (last 80) on all 25,000 reviews. Issue 11
@@ -38,6 +38,7 @@ def served_labels(url: str, texts: list[str], scoring: str | None) -> list[int]:
 
 
 @pytest.mark.slow
+@pytest.mark.process
 def test_accuracy_through_post_predict(tmp_path: Path) -> None:
     data = full_dataset_path()
     test = load_imdb(data or str(SAMPLE)).test

@@ -6,7 +6,7 @@ import pytest
 
 from model_contract.artifact import load_artifact
 from tests.model.conftest import MODEL_DIR, full_dataset_path
-from tests.unit.test_tokenizer import reference_ids
+from tests.unit.model_contract.test_tokenizer import reference_ids
 from training.data import load_imdb
 
 
