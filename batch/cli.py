@@ -48,6 +48,7 @@ from batch.workers import (
 )
 from model_contract.artifact import Artifact, ArtifactError, load_artifact
 from model_contract.bulk import BulkScorer
+from model_contract.language import LanguageIdentifier
 from model_contract.scoring import MODES, Mode
 from model_contract.settings import ModelSettings, StartupError, read_settings
 
@@ -194,7 +195,8 @@ def _score(
         else:
             runner = load_runner(artifact, args.batch_size, settings.xla)
             scorer = BulkScorer(artifact.tokenizer, artifact.scoring, runner.predict, mode=mode,
-                                max_windows=args.max_windows, batch_size=args.batch_size)  # fmt: skip
+                                max_windows=args.max_windows, batch_size=args.batch_size,
+                                identify=LanguageIdentifier())  # fmt: skip
             score = in_process(scorer, args.overlap)
         load_s = time.perf_counter() - started
         progress = Progress(sys.stderr, total_bytes, enabled=not args.quiet and sys.stderr.isatty())

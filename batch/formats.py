@@ -20,6 +20,8 @@ from json.encoder import encode_basestring as _json_string
 from pathlib import Path
 from typing import IO, Any, Literal, TextIO
 
+from model_contract.readability import Readability
+
 Format = Literal["jsonl", "csv", "txt"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv", "txt")
 EXTENSIONS: dict[str, Format] = {
@@ -29,7 +31,16 @@ EXTENSIONS: dict[str, Format] = {
     ".txt": "txt",
 }
 Id = str | int
-OUTPUT_FIELDS = ("id", "label", "probability", "windows")
+OUTPUT_FIELDS = (
+    "id",
+    "label",
+    "probability",
+    "windows",
+    "readable",
+    "reason",
+    "coverage",
+    "language",
+)
 # A CSV cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -184,10 +195,11 @@ def utf8(value: str) -> bool:
 
 
 class Writer:
-    """One output row per scored record: ``id, label, probability, windows``.
+    """One output row per scored record: ``OUTPUT_FIELDS``, the API's fields for the text.
 
     The probability is written as Python's shortest round-trip repr - the same digits the API's
-    JSON carries - so a value read back is the exact float the API returns.
+    JSON carries - so a value read back is the exact float the API returns. In CSV ``readable`` is
+    ``true``/``false`` and an absent reason or language is an empty cell.
     """
 
     def __init__(self, stream: TextIO, fmt: Format) -> None:
@@ -197,14 +209,23 @@ class Writer:
         if self._csv is not None:
             self._csv.writerow(OUTPUT_FIELDS)
 
-    def write(self, rid: Id, label: str, probability: float, windows: int) -> None:
+    def write(
+        self, rid: Id, label: str, probability: float, windows: int, verdict: Readability
+    ) -> None:
+        readable = "true" if verdict.readable else "false"
         if self._csv is not None:
             if isinstance(rid, str) and rid.startswith(FORMULA_STARTS):
                 rid = "'" + rid  # a spreadsheet would run it: =HYPERLINK(...), +cmd, @SUM(...)
-            self._csv.writerow((rid, label, repr(probability), windows))
+            row = (rid, label, repr(probability), windows, readable, verdict.reason or "",
+                   repr(verdict.coverage), verdict.language or "")  # fmt: skip
+            self._csv.writerow(row)
             return
         # json.dumps per row cost ~10 us; its C string encoder alone is ~0.3 us.
         key = _json_string(rid) if isinstance(rid, str) else int.__repr__(rid)
+        reason = "null" if verdict.reason is None else f'"{verdict.reason}"'
+        language = "null" if verdict.language is None else _json_string(verdict.language)
         self.stream.write(
-            f'{{"id":{key},"label":"{label}","probability":{probability!r},"windows":{windows}}}\n'
+            f'{{"id":{key},"label":"{label}","probability":{probability!r},"windows":{windows},'
+            f'"readable":{readable},"reason":{reason},"coverage":{verdict.coverage!r},'
+            f'"language":{language}}}\n'
         )

@@ -214,10 +214,10 @@ def run(
                 elif stats.skipped == MAX_LISTED_BAD_ROWS + 1:
                     progress.message(f"{name}: more bad rows not listed; the summary counts them")
             write = writer.write
-            for record, p, n in zip(
-                chunk.records, result.probabilities, result.windows, strict=True
+            for record, p, n, verdict in zip(
+                chunk.records, result.probabilities, result.windows, result.verdicts, strict=True
             ):
-                write(record.id, "positive" if p >= threshold else "negative", p, n)
+                write(record.id, "positive" if p >= threshold else "negative", p, n, verdict)
             stats.scored += len(chunk.records)
             stats.rows += sum(result.windows)
             progress.update(stats.scored, chunk.end_bytes)

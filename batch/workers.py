@@ -64,12 +64,14 @@ def _worker(conn: Connection, config: WorkerConfig) -> None:  # pragma: no cover
         from batch.run import load_runner
         from model_contract.artifact import load_artifact
         from model_contract.bulk import BulkScorer
+        from model_contract.language import LanguageIdentifier
 
         artifact = load_artifact(config.model_dir, config.version, config.sha256)
         runner = load_runner(artifact, config.batch_size, config.xla)
         scorer = BulkScorer(artifact.tokenizer, artifact.scoring, runner.predict,
                             mode=config.mode, max_windows=config.max_windows,
-                            batch_size=config.batch_size)  # fmt: skip
+                            batch_size=config.batch_size,
+                            identify=LanguageIdentifier())  # fmt: skip
     except Exception as exc:
         with contextlib.suppress(OSError):
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
@@ -89,7 +91,7 @@ def _worker(conn: Connection, config: WorkerConfig) -> None:  # pragma: no cover
         # Rows carry over between chunks (one model shape) while more chunks are queued; when
         # none is, the carried rows run at once, so the parent never waits on a full batch.
         for result in scorer.score(incoming()):
-            conn.send(("ok", (result.probabilities, result.windows)))
+            conn.send(("ok", (result.probabilities, result.windows, result.verdicts)))
         conn.send(("done", time.process_time() - cpu))
     except (EOFError, OSError):
         return  # the parent went away (closed pipe)
@@ -153,8 +155,8 @@ class WorkerPool:
             self.cpu_seconds += self._receive(conn, "done")
 
     def _result(self, conn: Connection, chunk: Any) -> Scores[Any]:
-        probabilities, windows = self._receive(conn, "ok")
-        return Scores(chunk, probabilities, windows)
+        probabilities, windows, verdicts = self._receive(conn, "ok")
+        return Scores(chunk, probabilities, windows, verdicts)
 
     def close(self) -> None:
         for box in self._outboxes:

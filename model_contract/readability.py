@@ -41,13 +41,13 @@ REASONS: dict[Reason, str] = {
 # 0.33 ("i luved this movie, it was grat": 1 of its 3 read words is known).
 MIN_COVERAGE = 0.25
 CHECK_LANGUAGE_BELOW = 0.8  # the detector is asked only under this coverage (92 of 25,000 IMDB)
-ENGLISH_STOPWORDS_MIN = 0.25  # mixed mostly-English texts: 0.29-0.57; other languages: 0-0.22
+ENGLISH_STOPWORDS_MIN = 0.25  # mixed mostly-English texts: 0.27-0.50; other languages: 0-0.22
 # Code and markup punctuation; "_" (rules like "_____") and "*" (star ratings) are prose too.
 CODE_CHARS = "{}[]=;|\\^~`<>"
 MIN_CODE_CHARS, MIN_CODE_SHARE = 3, 0.05
 _LETTER = re.compile(r"[^\W\d_]")
 _URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\bmailto:)\S*|\S+@\S+\.\w+", re.IGNORECASE)
-_URL_HINTS = ("://", "www.", "mailto:", "@")
+_CODE_BYTES = CODE_CHARS.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,20 +66,25 @@ def coverage(n_tokens: int, n_oov: int) -> float:
 def shape_reason(text: str) -> Reason | None:
     """``no_words`` or ``code_or_markup`` from the characters alone, else None.
 
-    Cost: a few C-level scans (``str.count``, one regex search that stops at the first letter),
-    ~5 us for a 1,300-character review; the URL regex runs only on texts that hint at one.
+    Cost: C-level scans only (``in``, one regex search that stops at the first letter, one
+    ``bytes.translate``), ~3 us for a 1,300-character review; the URL regex runs only on texts
+    that hint at one.
     """
-    if any(hint in text for hint in _URL_HINTS):
+    if "@" in text or "://" in text or "www." in text:
         text = _URL.sub(" ", text)
     if _LETTER.search(text) is None:
         return "no_words"
-    ends = text.strip()
-    if ends[:1] in ("{", "[") and ends[-1:] in ("}", "]"):  # JSON, a list, a code block
+    first = text[0] if not text[0].isspace() else text.lstrip()[:1]
+    last = text[-1] if not text[-1].isspace() else text.rstrip()[-1:]
+    if first in ("{", "[") and last in ("}", "]"):  # JSON, a list, a code block
         return "code_or_markup"
-    # An HTML line break is how IMDB reviews separate paragraphs: its < and > are prose.
-    code = sum(map(text.count, CODE_CHARS)) - 2 * text.count("<br")
-    if code >= MIN_CODE_CHARS and code >= MIN_CODE_SHARE * len(text):
-        return "code_or_markup"
+    raw = text.encode("utf-8", "surrogatepass")
+    code = len(raw) - len(raw.translate(None, _CODE_BYTES))
+    if code >= MIN_CODE_CHARS:
+        # An HTML line break is how IMDB reviews separate paragraphs: its < and > are prose.
+        code -= 2 * raw.count(b"<br")
+        if code >= MIN_CODE_CHARS and code >= MIN_CODE_SHARE * len(text):
+            return "code_or_markup"
     return None
 
 

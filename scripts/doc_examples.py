@@ -1,4 +1,4 @@
-"""Regenerate the example answers in README.md, docs/api.md and docs/explain.md from the real model.
+"""Regenerate the example answers in README.md and docs/ (api, explain, readability) from the model.
 
     .venv/bin/python scripts/doc_examples.py           # rewrite the example blocks in place
     .venv/bin/python scripts/doc_examples.py --check   # exit 1 and show the drift, change nothing
@@ -225,10 +225,26 @@ def explain_example(apps: Apps) -> list[str]:
     return lines
 
 
+def api_unreadable(apps: Apps) -> list[str]:
+    refuse = {"on_unreadable": "refuse"}
+    return [
+        *answered(apps, Call("/predict", {"text": "asdkjh qwpeoiru zmxncb"})),
+        *answered(apps, Call("/predict", {"text": "👍👍👍", **refuse})),
+        *answered(apps, Call("/predict/label", {"texts": ["Great!", "👍👍👍"], **refuse})),
+    ]
+
+
+def readability_example(apps: Apps) -> list[str]:
+    texts = ["Loved it!", "meh", "👍👍👍", "Der Film war langweilig und viel zu lang."]
+    return answered(apps, Call("/predict", {"texts": texts}))
+
+
 BLOCKS: dict[str, tuple[str, Callable[[Apps], list[str]]]] = {
     "readme-predict": ("README.md", readme_predict),
     "api-routes": ("docs/api.md", api_routes),
+    "api-unreadable": ("docs/api.md", api_unreadable),
     "explain-example": ("docs/explain.md", explain_example),
+    "readability-example": ("docs/readability.md", readability_example),
 }
 FILES = sorted({path for path, _ in BLOCKS.values()})
 

@@ -1,7 +1,8 @@
 """The batch-scoring CLI against the API, both on the real committed model.
 
-Every text's label, probability and windows from ``python -m batch`` equal ``POST /predict``'s
-for that text alone. Probabilities agree bit for bit except where the API ran a 1-row batch: XLA's
+Every text's label, probability, windows and readability fields (readable, reason, coverage,
+language) from ``python -m batch`` equal ``POST /predict``'s for that text alone. Probabilities
+agree bit for bit except where the API ran a 1-row batch: XLA's
 1-row program rounds differently from every larger shape (<= 2e-7; the API's own answer for a text
 moves by that much with what it is batched with), so the comparison allows 1e-6.
 """
@@ -67,12 +68,25 @@ def api_answers(client: TestClient, texts: list[str], mode: str | None) -> list[
     return out
 
 
+VERDICT = ("readable", "reason", "coverage", "language")
+
+
+def verdict(row: dict[str, Any]) -> tuple[Any, ...]:
+    """The readability fields of a CLI row, JSONL or CSV (strings; empty cells for null)."""
+    if isinstance(row["readable"], bool):
+        return tuple(row[k] for k in VERDICT)
+    readable = {"true": True, "false": False}[row["readable"]]
+    return readable, row["reason"] or None, float(row["coverage"]), row["language"] or None
+
+
 def assert_equal(cli_rows: list[dict[str, Any]], api: list[dict[str, Any]]) -> None:
     assert len(cli_rows) == len(api)
     for i, (row, want) in enumerate(zip(cli_rows, api, strict=True)):
         assert int(row["windows"]) == want["windows"], i
         assert row["label"] == want["label"], i
         assert abs(float(row["probability"]) - want["probability"]) <= 1e-6, i
+        assert verdict(row) == tuple(want[k] for k in VERDICT), (i, row)
+    assert {w["reason"] for w in api} >= {None, "not_english", "no_words", "only_stopwords"}
     windows = [w["windows"] for w in api]
     assert max(windows) == 32 and min(windows) == 1  # thinned, multi-window and one-row texts
 

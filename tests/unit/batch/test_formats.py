@@ -21,6 +21,7 @@ from batch.formats import (
     read_jsonl,
     read_txt,
 )
+from model_contract.readability import Readability
 
 MAX = 50
 
@@ -197,6 +198,8 @@ def test_check_text_uses_the_api_rules_in_the_api_order() -> None:
 
 
 PROBS = [0.1, 1 / 3, 0.5, 0.9999999403953552, 5e-324, 0.0, 1.0]
+READABLE = Readability(True, None, 0.875, None)
+GERMAN = Readability(False, "not_english", 0.5, "de")
 
 
 def test_jsonl_writer_round_trips_exact_floats_and_unicode_ids() -> None:
@@ -204,12 +207,18 @@ def test_jsonl_writer_round_trips_exact_floats_and_unicode_ids() -> None:
     writer = Writer(out, "jsonl")
     ids: list[str | int] = ['é"\\\n😀', 7, "", "8", "a,b", 0, -1]
     for rid, p in zip(ids, PROBS, strict=True):
-        writer.write(rid, "positive", p, 3)
+        writer.write(rid, "positive", p, 3, READABLE)
+    writer.write(8, "negative", 0.25, 1, GERMAN)
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert rows == [
-        {"id": rid, "label": "positive", "probability": p, "windows": 3}
+    verdict = {"readable": True, "reason": None, "coverage": 0.875, "language": None}
+    assert rows[:-1] == [
+        {"id": rid, "label": "positive", "probability": p, "windows": 3, **verdict}
         for rid, p in zip(ids, PROBS, strict=True)
     ]
+    assert rows[-1] == {
+        "id": 8, "label": "negative", "probability": 0.25, "windows": 1,
+        "readable": False, "reason": "not_english", "coverage": 0.5, "language": "de",
+    }  # fmt: skip
     assert all(isinstance(r["probability"], float) for r in rows)
 
 
@@ -217,9 +226,16 @@ def test_csv_writer_round_trips() -> None:
     out = io.StringIO()
     writer = Writer(out, "csv")
     for i, p in enumerate(PROBS):
-        writer.write(f'id "{i}",\nx', "negative", p, i + 1)
+        writer.write(f'id "{i}",\nx', "negative", p, i + 1, GERMAN if i % 2 else READABLE)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [(r["readable"], r["reason"], r["language"]) for r in rows[:2]] == [
+        ("true", "", ""),
+        ("false", "not_english", "de"),
+    ]
+    assert [float(r["coverage"]) for r in rows[:2]] == [0.875, 0.5]
     assert [r["id"] for r in rows] == [f'id "{i}",\nx' for i in range(len(PROBS))]
     assert [float(r["probability"]) for r in rows] == PROBS
     assert [int(r["windows"]) for r in rows] == list(range(1, len(PROBS) + 1))
-    assert out.getvalue().startswith("id,label,probability,windows\n")
+    assert out.getvalue().startswith(
+        "id,label,probability,windows,readable,reason,coverage,language\n"
+    )

@@ -19,8 +19,11 @@ from batch.progress import Progress
 from batch.run import Output, Stats, in_process, read_items, run
 from model_contract.artifact import Artifact, load_artifact
 from model_contract.bulk import BulkScorer
+from model_contract.readability import Readability
 from model_contract.settings import ModelSettings
 from tests.unit.model_contract.test_bulk import FakeModel
+
+READABLE = Readability(True, None, 1.0, None)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +96,7 @@ def test_output_file_appears_only_when_the_run_succeeds(tmp_path: Path) -> None:
 
     def failing_run() -> None:
         with Output(str(target), None) as writer:
-            writer.write(1, "positive", 0.5, 1)
+            writer.write(1, "positive", 0.5, 1, READABLE)
             raise RuntimeError("model failed")
 
     with pytest.raises(RuntimeError):
@@ -101,8 +104,11 @@ def test_output_file_appears_only_when_the_run_succeeds(tmp_path: Path) -> None:
     assert target.read_text() == "old\n"
     assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
     with Output(str(target), None) as writer:
-        writer.write("a", "negative", 0.25, 2)
-    assert target.read_text() == "id,label,probability,windows\na,negative,0.25,2\n"
+        writer.write("a", "negative", 0.25, 2, READABLE)
+    assert target.read_text() == (
+        "id,label,probability,windows,readable,reason,coverage,language\n"
+        "a,negative,0.25,2,true,,1.0,\n"
+    )
     assert list(tmp_path.iterdir()) == [target]
 
 

@@ -48,8 +48,14 @@ def test_defaults_are_v3s_recipe_with_the_ppmi_fix() -> None:
     assert {name: getattr(args, name) for name in LEVERS} == {n: levers[n] for n in LEVERS} | {
         "embedding_init": "ppmi-svd"
     }
-    v3 = parse_args(["--embedding-init", "ppmi-svd-v3"])
-    assert options.levers(v3, all_windows=True) == levers  # what train.py records, in full
+    v3 = parse_args(["--embedding-init", "ppmi-svd-v3", "--normalization", "none"])
+    recorded_now = options.levers(v3, all_windows=True)  # what train.py records
+    assert {k: recorded_now[k] for k in levers} == levers  # v3's levers, in full
+    # the levers added since v3 read as v3's data path when their flags are not given
+    assert {k: v for k, v in recorded_now.items() if k not in levers} == {
+        "validation": "random 0.1", "unlabelled": False, "unsup_spans": 0,
+        "normalization": "none",
+    }  # fmt: skip
     assert args.epochs == recorded["max_epochs"] == options.MAX_EPOCHS
     assert recorded["batch_size"] == options.BATCH_SIZE
 
