@@ -1,13 +1,13 @@
 """Before/after throughput of a code change, interleaved so machine noise hits both sides alike.
 
-    git archive HEAD app | tar -x -C /tmp/before     # snapshot the "before" code
+    git archive HEAD app model_contract | tar -x -C /tmp/before   # snapshot the "before" code
     python -m bench.ab --before /tmp/before [--after .] -c 64 --rounds 4
     python -m bench.ab --before . --env-after MAX_BATCH_SIZE=64   # same code, other settings
     python -m bench.ab --before /tmp/before --texts texts.txt   # one text a line, not IMDB reviews
 
 Both servers run at once (an idle server costs nothing) and the load alternates between them
-round by round; the medians and their ratio are printed. Each side imports ``app`` from its own
-root (uvicorn's working directory comes first on sys.path).
+round by round; the medians and their ratio are printed. Each side imports ``app`` and
+``model_contract`` from its own root (uvicorn's working directory comes first on sys.path).
 """
 
 from __future__ import annotations

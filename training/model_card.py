@@ -50,6 +50,37 @@ def _behaviour_section(metrics: dict[str, Any]) -> str:
 """
 
 
+def _held_out(metrics: dict[str, Any]) -> str:
+    if metrics["data"].get("validation_split") == "movie":
+        return "whole movies, as the test set was built from other movies than train"
+    return "stratified"
+
+
+def _unlabelled(metrics: dict[str, Any]) -> str:
+    n = metrics["data"].get("unlabelled_reviews")
+    if not n:
+        return ""
+    dropped = metrics["data"]["unlabelled_dropped"]
+    return (
+        f"\nAlso {n} of the dataset's 50,000 unlabelled reviews (other movies), their windows and "
+        f"spans scored by the teacher; dropped first: {dropped['test_copies']} copies of a test "
+        f"review, {dropped['train_copies']} of a training review, {dropped['repeats']} repeats."
+    )
+
+
+def _vocabulary(config: TokenizerConfig, metrics: dict[str, Any]) -> str:
+    text = "vocabulary from the training split only"
+    if metrics["data"].get("unlabelled_reviews"):
+        text = (
+            "vocabulary from the fit split and the unlabelled reviews (no validation or test text)"
+        )
+    if config.normalization != "none":
+        text = (
+            f"Unicode clean-up `{config.normalization}` first (model_contract/normalize.py), {text}"
+        )
+    return text
+
+
 def render_model_card(version: int, config: TokenizerConfig, metrics: dict[str, Any]) -> str:
     rows = {"LSTM (this model)": metrics["test"]} | {
         name: m for name, m in metrics.get("baselines", {}).items()
@@ -73,14 +104,14 @@ Signature `serving_default`: int32 `token_ids` [batch, {config.maxlen}] → floa
 
 ## Data
 Large Movie Review Dataset v1.0 (Maas et al., ACL 2011): {metrics["data"]["train_reviews"]} training
-reviews, of which {metrics["data"]["validation_reviews"]} were held out (stratified, seed
+reviews, of which {metrics["data"]["validation_reviews"]} were held out ({_held_out(metrics)}, seed
 {metrics["seed"]}) for early stopping; {test["n"]} test reviews scored once, at the end.
-Dataset sha256: `{metrics["data"].get("sha256")}`.
+Dataset sha256: `{metrics["data"].get("sha256")}`.{_unlabelled(metrics)}
 
 ## Preprocessing
 `model_contract/tokenizer.py` (fingerprint `{config.fingerprint()[:16]}…`): lowercase, `<br />` removed, words
 matched by `{config.word_pattern}`, {len(set(config.stopwords))} function words dropped (negations
-kept), vocabulary from the training split only, Keras IMDB ids (0 pad, 1 start, 2 OOV, rank r → r+3,
+kept), {_vocabulary(config, metrics)}, Keras IMDB ids (0 pad, 1 start, 2 OOV, rank r → r+3,
 ids < {config.num_words}), padded/truncated at the front to {config.maxlen} ids.
 
 ## Metrics (test set, {test["n"]} reviews, default scoring)

