@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from model_contract.artifact import load_artifact
+from model_contract.artifact import list_versions, load_artifact
 from model_contract.language import LanguageIdentifier
 from model_contract.readability import (
     CHECK_LANGUAGE_BELOW,
@@ -199,3 +199,18 @@ def test_an_identifier_failure_means_no_language_not_a_failed_prediction(
     monkeypatch.setattr(identify._detector, "detect", broken)
     assert identify("Der Film war langweilig.") == ""
     assert "language identifier failed" in caplog.text and "Der Film" not in caplog.text
+
+
+def test_the_set_figures_hold_for_every_version_from_3_on(identify: LanguageIdentifier) -> None:
+    """The served default moves on (v4 has another vocabulary and a Unicode clean-up): the
+    documented figures must hold for each committed version, not only the pinned one."""
+    versions = [v for v in list_versions(ROOT / "model_artifacts" / "imdb_lstm") if v >= V3]
+    assert versions
+    for version in versions:
+        tokenizer = load_artifact(ROOT / "model_artifacts" / "imdb_lstm", version).tokenizer
+        texts = unreadable()
+        missed = sum(v.readable for v in decided(tokenizer, identify, texts))
+        assert missed <= 0.05 * len(texts), (version, missed)
+        for english in (ENGLISH_SHORT, MIXED, suite_texts()):
+            flagged = [v for v in decided(tokenizer, identify, english) if not v.readable]
+            assert len(flagged) <= 0.02 * len(english), (version, flagged)
