@@ -43,7 +43,25 @@ def nfkc(text: str) -> str:
     """Invisible characters removed, NFKC, look-alikes mapped back to Latin in Latin text."""
     if text.isascii():  # nothing to do, and the common case: one C-level check
         return text
-    text = unicodedata.normalize("NFKC", text.translate(_INVISIBLE))
+    return _fold_lookalikes(unicodedata.normalize("NFKC", text.translate(_INVISIBLE)))
+
+
+def nfkc_with_offsets(text: str) -> tuple[str, list[int]]:
+    """``nfkc`` character by character, with the index in ``text`` of each output character.
+
+    For the offsets of the words ``/explain`` shows. It equals ``nfkc(text)`` unless NFKC composes
+    across characters (a letter plus a combining accent); the caller checks the ids it gets.
+    """
+    pieces: list[str] = []
+    offsets: list[int] = []
+    for i, char in enumerate(text):
+        piece = "" if ord(char) in _INVISIBLE else unicodedata.normalize("NFKC", char)
+        pieces.append(piece)
+        offsets.extend([i] * len(piece))
+    return _fold_lookalikes("".join(pieces)), offsets  # the folding keeps every length
+
+
+def _fold_lookalikes(text: str) -> str:
     if _LOOKALIKE_CHARS.isdisjoint(text):
         return text
     # A text written mostly in Latin letters gets every look-alike mapped; one written mostly in

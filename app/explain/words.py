@@ -18,6 +18,7 @@ from typing import Literal, NamedTuple, TypedDict
 import numpy as np
 import numpy.typing as npt
 
+from model_contract.normalize import nfkc_with_offsets
 from model_contract.readability import Reason
 from model_contract.tokenizer import Tokenizer
 
@@ -53,25 +54,36 @@ def _lookup(tokenizer: Tokenizer) -> dict[str, int | None]:
 def split_words(tokenizer: Tokenizer, text: str) -> list[Word]:
     """Every word of ``text`` (stopwords included) with its offsets, id and position.
 
-    The kept ids must equal ``Tokenizer.to_ids`` - the model's input. Where lowercasing or the
-    version's Unicode clean-up changes a text's length or letters, offsets are dropped and the words are split as
-    the tokenizer's reference regex path splits them, so positions always match what the model saw.
+    The kept ids must equal ``Tokenizer.to_ids`` - the model's input. A version's Unicode clean-up
+    is applied character by character so each word keeps its offsets in the text as sent. Where
+    that or lowercasing changes the words (a few non-Latin letters, composed accents), offsets are
+    dropped and the words are split as the tokenizer's reference path splits them, so positions
+    always match what the model saw.
     """
     cfg = tokenizer.config
     reference = tokenizer.to_ids(text)[0][1:]
-    clean = tokenizer.normalize(text)  # a version's Unicode clean-up, if it has one
-    blanked = re.sub(cfg.html_break_pattern, lambda m: " " * len(m[0]), clean, flags=re.IGNORECASE)
+    offsets: list[int] | None = None  # index in ``text`` of each character of ``clean``
+    clean = text
+    if cfg.normalization == "nfkc" and not text.isascii():
+        clean, offsets = nfkc_with_offsets(text)
     for keep_offsets in (True, False):
+        if not keep_offsets:  # the tokenizer's own clean-up, words without offsets
+            clean, offsets = tokenizer.normalize(text), None
+        blanked = re.sub(
+            cfg.html_break_pattern, lambda m: " " * len(m[0]), clean, flags=re.IGNORECASE
+        )
         folded = blanked.lower() if cfg.lowercase else blanked
-        if keep_offsets and (clean != text or len(folded) != len(text)):
+        if keep_offsets and len(folded) != len(clean):
             continue
-        words = _scan(tokenizer, text, folded, keep_offsets)
+        words = _scan(tokenizer, text, folded, keep_offsets, offsets)
         if [w.id for w in words if w.position is not None] == reference:
             return words
     raise RuntimeError("explanation tokens differ from the tokenizer's ids")
 
 
-def _scan(tokenizer: Tokenizer, text: str, folded: str, keep_offsets: bool) -> list[Word]:
+def _scan(
+    tokenizer: Tokenizer, text: str, folded: str, keep_offsets: bool, offsets: list[int] | None
+) -> list[Word]:
     cfg = tokenizer.config
     spans = [m.span() for m in re.finditer(cfg.word_pattern, folded)]
     tokens = [folded[a:b] for a, b in spans]
@@ -80,6 +92,8 @@ def _scan(tokenizer: Tokenizer, text: str, folded: str, keep_offsets: bool) -> l
     positions = [p if i is not None else None for p, i in zip(kept, ids, strict=True)]
     if not keep_offsets:
         return list(map(Word._make, zip(tokens, repeat(None), repeat(None), ids, positions)))
+    if offsets is not None:  # back from the cleaned text to the text as sent
+        spans = [(offsets[a], offsets[b - 1] + 1) for a, b in spans]
     shown = [text[a:b] for a, b in spans]
     starts, ends = [a for a, _ in spans], [b for _, b in spans]
     return list(map(Word._make, zip(shown, starts, ends, ids, positions, strict=True)))

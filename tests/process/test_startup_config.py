@@ -206,7 +206,16 @@ def test_pinned_manifest_refuses_a_coordinated_edit(tmp_path: Path) -> None:
     # Swap two words and update every hash that covers them: only the pin can tell.
     index_path = version_dir / "word_index.json"
     index = json.loads(index_path.read_text())
-    index["wonderful"], index["worst"] = index["worst"], index["wonderful"]
+    # two kept words none of the golden examples holds, so the golden ids stay consistent too
+    golden = " ".join(
+        g["text"] for g in json.loads((version_dir / "preprocessing.json").read_text())["golden"]
+    ).lower()
+    a, b = [
+        w
+        for w in ("wonderful", "worst", "splendid", "abysmal", "superb", "dreadful")
+        if w in index and w not in golden
+    ][:2]
+    index[a], index[b] = index[b], index[a]
     index_path.write_text(json.dumps(index))
     _edit_json(
         version_dir / "preprocessing.json",

@@ -63,8 +63,8 @@ def test_fuzz_every_text_splits_like_the_tokenizer(real: tuple[Tokenizer, list[s
 
 
 def test_words_match_a_normalizing_tokenizer() -> None:
-    """A version trained with the Unicode clean-up: the words are the cleaned ones (offsets
-    dropped where the clean-up changed the text), and they line up with the model's ids."""
+    """A version trained with the Unicode clean-up: the words line up with the model's ids and
+    keep their offsets in the text as sent."""
     config = TokenizerConfig(num_words=14, maxlen=8, stopwords=("the",), normalization="nfkc")
     tokenizer = Tokenizer(config, {w: r for r, w in enumerate(VOCAB, start=1)})
     for text in ["gооd film", "gre\u200bat fi\u00adlm", "ｇｏｏｄ acting", "the good film"]:  # noqa: RUF001
@@ -72,6 +72,12 @@ def test_words_match_a_normalizing_tokenizer() -> None:
         kept = [w.id for w in words if w.position is not None]
         assert kept == tokenizer.to_ids(text)[0][1:]
         assert config.oov_id not in kept  # the clean-up found every word
-        for w in words:
-            assert w.start is None or text[w.start : w.end] == w.text
-    assert split_words(tokenizer, "the good film")[1].start == 4  # unchanged text keeps offsets
+        for w in words:  # offsets point into the text as sent, even where it was cleaned
+            assert w.start is not None and w.end is not None
+            assert text[w.start : w.end] == w.text
+    assert split_words(tokenizer, "the good film")[1].start == 4
+    soft = split_words(tokenizer, "gre\u00adat fi\u00adlm")
+    assert [(w.text, w.start, w.end) for w in soft] == [
+        ("gre\u00adat", 0, 6),
+        ("fi\u00adlm", 7, 12),
+    ]
