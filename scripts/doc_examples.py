@@ -235,7 +235,7 @@ def api_unreadable(apps: Apps) -> list[str]:
 
 
 def readability_example(apps: Apps) -> list[str]:
-    texts = ["Loved it!", "meh", "👍👍👍", "Der Film war langweilig und viel zu lang."]
+    texts = ["Loved it!", "meh", "bleh", "👍👍👍", "Der Film war langweilig und viel zu lang."]
     return answered(apps, Call("/predict", {"texts": texts}))
 
 
