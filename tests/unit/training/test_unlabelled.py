@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from training.data import Split, load_imdb
+from training.data import DatasetError, Split, load_imdb
 from training.unlabelled import (
     drop_copies,
     load_movies,
@@ -52,5 +52,5 @@ def test_movies_and_a_split_that_keeps_each_movie_on_one_side() -> None:
 
 def test_a_review_without_a_movie_is_an_error() -> None:
     split = Split(["x"], [1], ["pos/99999_9"])
-    with pytest.raises(Exception, match="no movie"):
+    with pytest.raises(DatasetError, match="no movie"):
         movies_of(split, {"pos/0": "tt1"})
