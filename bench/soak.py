@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -121,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="time series (default bench/results/soak-<t>.jsonl)")
     ap.add_argument("--check", action="store_true", help="exit 1 on server errors or lost ones")
     args = ap.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C: the server is stopped and the minutes so far are kept.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     out = args.out or RESULTS / f"soak-{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
