@@ -52,33 +52,54 @@ async def _run(
         _, proto = await loop.create_connection(_Conn, host, port)
         return proto
 
+    def reusable() -> _Conn | None:
+        """The most recently used idle connection that is still open and fresh; others closed."""
+        nonlocal opened
+        now = time.perf_counter()
+        while idle:
+            conn = idle.pop()
+            closing = conn.transport is None or conn.transport.is_closing()
+            if not conn.closed and not closing and now - conn.last_used <= IDLE_REUSE_S:
+                return conn
+            if conn.transport is not None:
+                conn.transport.close()
+            opened -= 1
+        return None
+
     async def one(raw: bytes, scheduled: float) -> None:
         nonlocal no_retry_after, opened
-        now = time.perf_counter()
-        while idle and (idle[0].closed or now - idle[0].last_used > IDLE_REUSE_S):
-            stale = idle.pop(0)  # the oldest first
-            if stale.transport is not None:
-                stale.transport.close()
-            opened -= 1
-        if idle:
-            conn = idle.pop()
-        elif opened >= MAX_CONNECTIONS:
-            statuses["client_limit"] += 1
-            return
-        else:
+        conn = reusable()
+        reused = conn is not None
+        if conn is None:
+            if opened >= MAX_CONNECTIONS:
+                statuses["client_limit"] += 1
+                return
             try:
                 conn = await connect()
             except OSError:
                 statuses["conn_error"] += 1
                 return
-        try:
-            status, retry_after = await conn.request(raw)
-        except (ConnectionError, OSError, TimeoutError) as exc:
-            statuses["timeout" if isinstance(exc, TimeoutError) else "conn_error"] += 1
-            if conn.transport is not None:
-                conn.transport.close()
-            opened -= 1
-            return
+        while True:
+            try:
+                status, retry_after = await conn.request(raw)
+                break
+            except (ConnectionError, OSError, TimeoutError, RuntimeError) as exc:
+                if conn.transport is not None:
+                    conn.transport.close()
+                opened -= 1
+                # A kept-alive connection the server closed as we wrote (an idle timeout, or
+                # "Connection: close" after a 503): the request was never read; like HTTP
+                # clients, send it once more on a new connection.
+                if reused and not isinstance(exc, TimeoutError):
+                    reused = False
+                    statuses["resent_on_new_connection"] += 1
+                    try:
+                        conn = await connect()
+                        continue
+                    except OSError:
+                        pass
+                statuses["timeout" if isinstance(exc, TimeoutError) else "conn_error"] += 1
+                return
         latencies.append(time.perf_counter() - scheduled)
         statuses[str(status)] += 1
         no_retry_after += status == 503 and not retry_after

@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         with Server("soak", "app.main:app", env) as server:
             capacity = args.capacity or (None if args.rate else
                                          measure_capacity(server.port, bodies["single"]))  # fmt: skip
-            rate = args.rate or args.share * (capacity or 0.0)
+            rate = args.rate or soak_traffic.request_rate(capacity or 0.0, args.share)
+            time.sleep(30.0)  # the capacity run's connections and queue are gone
             meta = {"started": time.time(), "capacity_c64_rps": capacity, "rate_rps": rate,
                     "source": source, "minutes": args.minutes, "swap_every_min": args.swap_every,
                     "cores": os.cpu_count(), "pid": server.proc.pid if server.proc else None}  # fmt: skip
