@@ -16,7 +16,7 @@ def _errors(statuses: dict[str, int]) -> int:
 
 
 def _lost(result: dict[str, Any]) -> int:
-    answered = sum(n for k, n in result["statuses"].items() if k != RESENT)
+    answered = sum(int(n) for k, n in result["statuses"].items() if k != RESENT)
     return max(0, int(result.get("issued", 0)) - answered)
 
 

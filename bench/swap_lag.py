@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(args.swaps):
                 swap(server, model_dir, "3" if i % 2 == 0 else "2", loading, unloading)
         pauses = unload_pauses(server.log_path) if server.log_path else []
-        if os.environ.get("SWAP_LAG_KEEP_LOG"):
+        if server.log_path and os.environ.get("SWAP_LAG_KEEP_LOG"):  # for a look at the lags
             shutil.copy(server.log_path, args.out.with_suffix(".log"))
         if server.log_path:
             os.unlink(server.log_path)
