@@ -193,14 +193,14 @@ class ModelRegistry:
         drained = time.perf_counter()
         del self._draining[version], server
         self.metrics.set_depth(str(version), None)
-        paused = release_unloaded_model()  # app/tuning.py: a few ms on the loop, not a full collect
+        paused, cpu = release_unloaded_model()  # app/tuning.py: ms on the loop, not a full collect
         await asyncio.to_thread(trim_heap)
         self.metrics.count_reload("unloaded")
         why = "its folder was removed" if gone else f"not in MODEL_VERSIONS={self.policy}"
         logger.info(
             "model version %s unloaded (%s): drained %d queued rows in %.2f s, released in %.2f s "
-            "(collected in %.1f ms on the event loop)", version, why, depth, drained - started,
-            time.perf_counter() - drained, paused * 1000,
+            "(collected in %.1f ms on the event loop, %.1f ms CPU)", version, why, depth,
+            drained - started, time.perf_counter() - drained, paused * 1000, cpu * 1000,
         )  # fmt: skip
 
     def _update_default(self) -> None:

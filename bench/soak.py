@@ -81,15 +81,26 @@ class Swapper:
 
 
 def queue_depth(port: int) -> float:
-    text = get_ok(port, "/metrics").decode()
+    """The queue depth now (NaN when ``/metrics`` cannot be had: an overloaded server is data)."""
+    try:
+        text = get_ok(port, "/metrics", timeout_s=10.0).decode()
+    except TimeoutError:
+        return float("nan")
     found = re.findall(r"^sentiment_queue_depth(?:\{[^}]*\})? (\S+)$", text, re.MULTILINE)
     return sum(float(v) for v in found)
+
+
+def lag(port: int) -> dict[float, float]:
+    try:
+        return lag_buckets(port)
+    except TimeoutError:
+        return {}
 
 
 def minute(server: Server, bodies: dict[str, Path], rate: float, seconds: float, i: int,
            folder: Path, model_dir: Path) -> dict[str, Any]:  # fmt: skip
     """One soak minute: the traffic, the batch CLI, and samples of depth, RSS and lag."""
-    lag0, t0 = lag_buckets(server.port), time.time()
+    lag0, t0 = lag(server.port), time.time()
     procs = soak_traffic.start_minute(server.port, bodies, rate, seconds, seed=i)
     cli: dict[str, Any] = {}
     cli_thread = threading.Thread(
@@ -98,7 +109,8 @@ def minute(server: Server, bodies: dict[str, Path], rate: float, seconds: float,
     cli_thread.start()
     depth, rss = 0.0, []
     while any(p.poll() is None for p in procs.values()):
-        depth = max(depth, queue_depth(server.port))
+        now = queue_depth(server.port)
+        depth = depth if now != now else max(depth, now)  # NaN: not read
         rss.append(server.rss_mib())
         time.sleep(2.0)
     classes = soak_traffic.finish_minute(procs)
@@ -106,7 +118,9 @@ def minute(server: Server, bodies: dict[str, Path], rate: float, seconds: float,
     return {
         "minute": i, "t": t0, "rss_mib": rss[-1] if rss else server.rss_mib(),
         "rss_max_mib": max(rss, default=0.0), "max_queue_depth": depth,
-        "loop_lag": phase(lag0, lag_buckets(server.port)), "batch_cli": cli,
+        "loop_lag": phase(lag0, lag1) if lag0 and (lag1 := lag(server.port)) else
+                    {"samples": 0, "over_20ms": 0, "max_bucket_s": float("nan")},
+        "batch_cli": cli,
         "load_average": os.getloadavg()[0], "classes": classes,
     }  # fmt: skip
 
