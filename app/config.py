@@ -117,6 +117,19 @@ class Settings(ModelSettings):
         default=65_536, ge=1024, le=1_048_576, description="Request line + headers, at most."
     )
     warmup_batches: int = Field(default=2, ge=0, description="Warm-up calls per batch shape.")
+    # Open Inference Protocol (KServe V2): REST on the HTTP port, gRPC on GRPC_PORT (app/v2/).
+    v2_model_name: str = Field(
+        default="imdb_lstm",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="The model's name in the V2 protocol (/v2/models/<name>).",
+    )
+    grpc_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Serve V2 gRPC on this port in the same process (unset: no gRPC).",
+    )
+    grpc_host: str = Field(default="127.0.0.1", description="Address the gRPC port binds to.")
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="'text' lines, or 'json': one JSON object per line (for log aggregators).",

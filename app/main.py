@@ -37,6 +37,8 @@ from app.openapi import install_openapi
 from app.routes import ops_router, predict_router
 from app.schemas import PredictRequest
 from app.service import Runtime
+from app.v2 import V2
+from app.v2 import install as install_v2
 
 logger = logging.getLogger("app")
 
@@ -112,20 +114,30 @@ def create_app(
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
     runtime = Runtime(settings, runner_factory)
+    v2: V2 | None = None  # the Open Inference Protocol front (REST routes, gRPC server): set below
+
+    def refuse_to_start(why: str) -> None:
+        logger.critical("refusing to start: %s", why)
+        if exit_on_startup_failure:
+            # Under uvicorn: one line, exit 1. Raising would print the traceback again
+            # (Starlette hands the formatted traceback to the server as the failure message).
+            for handler in logger.handlers:
+                handler.flush()
+            os._exit(1)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             await runtime.start()
         except Exception as exc:
-            why = describe_load_error(exc, settings.resolved_model_dir())
-            logger.critical("refusing to start: %s", why)
-            if exit_on_startup_failure:
-                # Under uvicorn: one line, exit 1. Raising would print the traceback again
-                # (Starlette hands the formatted traceback to the server as the failure message).
-                for handler in logger.handlers:
-                    handler.flush()
-                os._exit(1)
+            refuse_to_start(describe_load_error(exc, settings.resolved_model_dir()))
+            raise
+        assert v2 is not None
+        try:
+            await v2.start()  # V2 gRPC on GRPC_PORT, if set: same loop, same runtime
+        except OSError as exc:
+            await runtime.stop()
+            refuse_to_start(str(exc))
             raise
         # Whether auth is on, never the key; the open routes are listed in README "API".
         if settings.api_key is None:
@@ -143,6 +155,7 @@ def create_app(
         finally:
             announcer.cancel()
             logger.info("shutting down: draining batcher")
+            await v2.stop()  # in-flight RPCs finish first: they need the batcher
             await runtime.stop()
             await explain_routes.stop(app)  # the gradient explainers' threads, if any started
             restore()
@@ -165,6 +178,7 @@ def create_app(
     app.include_router(predict_router)
     app.include_router(ops_router)
     explain_routes.install(app)  # POST /explain and the demo page at GET /
+    v2 = install_v2(app, runtime)  # the Open Inference Protocol (app/v2/)
     # Label values for request metrics: every route path (routers are included, not copied).
     route_paths = {getattr(r, "path", "") for r in app.routes}
     route_paths |= {
@@ -172,6 +186,7 @@ def create_app(
         for rt in (predict_router, ops_router, *explain_routes.ROUTERS)
         for r in rt.routes
     }
+    route_paths |= v2.paths()
     predict_paths = frozenset(getattr(r, "path", "") for r in predict_router.routes)
     predict_paths |= explain_routes.PROTECTED  # /explain: same auth and body pre-screen
     install_openapi(app, settings, protected=predict_paths)

@@ -135,7 +135,7 @@ class RequestMiddleware:
         length = header(scope, b"content-length")
         if length is not None:
             if length.isdigit() and int(length) > self.max_bytes:
-                await self._reject(send)
+                await self._reject(send, scope)
                 return
             if not (
                 length.isdigit() and int(length) > PRESCREEN_MIN_BYTES and self._screened(scope)
@@ -143,7 +143,7 @@ class RequestMiddleware:
                 # The server enforces Content-Length: the body cannot exceed what was declared.
                 await app(scope, receive, send)
                 return
-        body = await self._read_body(receive, send)
+        body = await self._read_body(scope, receive, send)
         if body is None:
             return
         if len(body) > PRESCREEN_MIN_BYTES and self._screened(scope):
@@ -167,7 +167,7 @@ class RequestMiddleware:
             return False
         return is_json_media_type(header(scope, b"content-type"))
 
-    async def _read_body(self, receive: Receive, send: Send) -> bytes | None:
+    async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
         """The whole body (at most ``max_bytes``); None if answered 413 or the client left."""
         chunks: list[bytes] = []
         total = 0
@@ -178,24 +178,30 @@ class RequestMiddleware:
             chunk = message.get("body", b"")
             total += len(chunk)
             if total > self.max_bytes:
-                await self._reject(send)
+                await self._reject(send, scope)
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, scope: Scope) -> None:
         detail = f"request body exceeds {self.max_bytes} bytes"
-        await self._refuse(send, "body_too_large", detail, ((b"connection", b"close"),))
+        v2 = scope["path"].startswith("/v2/")  # the Open Inference Protocol's {"error": ...}
+        await self._refuse(send, "body_too_large", detail, ((b"connection", b"close"),), v2)
 
     async def _unauthorized(self, send: Send) -> None:
         detail = "missing or invalid API key (Authorization: Bearer <key>)"
         await self._refuse(send, "unauthorized", detail, ((b"www-authenticate", b"Bearer"),))
 
     async def _refuse(
-        self, send: Send, reason: str, detail: str, headers: tuple[tuple[bytes, bytes], ...]
+        self,
+        send: Send,
+        reason: str,
+        detail: str,
+        headers: tuple[tuple[bytes, bytes], ...],
+        v2: bool = False,
     ) -> None:
         """Count and send a refusal from the one table (``app.rejections``)."""
         rejection = REJECTIONS[reason]
         self.metrics.count_rejected(reason)
-        await send_error(send, rejection.status, detail, rejection.code, headers)
+        await send_error(send, rejection.status, detail, rejection.code, headers, v2)
