@@ -127,7 +127,7 @@ class Settings(ModelSettings):
         default=None,
         ge=1,
         le=65535,
-        description="Serve V2 gRPC on this port in the same process (unset: no gRPC).",
+        description="Serve V2 gRPC on this port in the same process (unset or empty: no gRPC).",
     )
     grpc_host: str = Field(default="127.0.0.1", description="Address the gRPC port binds to.")
     log_format: Literal["text", "json"] = Field(
@@ -149,6 +149,12 @@ class Settings(ModelSettings):
         # Stripped like the request's token (app.httputil.bearer_matches): a key read from a file
         # (kubectl --from-file) ends in a newline, and every request used to get 401.
         return SecretStr(stripped)
+
+    @field_validator("grpc_port", mode="before")
+    @classmethod
+    def _grpc_off_when_empty(cls, port: Any) -> Any:
+        # The image sets GRPC_PORT=8001; ``GRPC_PORT=`` (empty) is how a deployment turns it off.
+        return None if isinstance(port, str) and not port.strip() else port
 
     @field_validator("model_versions")
     @classmethod
