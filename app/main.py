@@ -29,7 +29,7 @@ from app.config import Settings, StartupError, load_settings
 from app.docs_pages import install_docs
 from app.errors import install_error_handlers, prescreen_response
 from app.explain import routes as explain_routes
-from app.fastpath import FastPredict, exception_handlers
+from app.fastpath import FastPredict, ServiceApp, exception_handlers
 from app.logging_setup import announce_ready, configure_logging
 from app.middleware import RequestMiddleware
 from app.model_server import RunnerFactory, describe_load_error
@@ -161,7 +161,7 @@ def create_app(
             restore()
             logger.info("shutdown complete")
 
-    app = FastAPI(
+    app = ServiceApp(  # FastAPI with the predict routes' shortcut (app/fastpath.py)
         title="IMDB sentiment service",
         version="1.0",
         description="LSTM sentiment classifier with dynamic batching. Review text is never logged.",
@@ -193,6 +193,8 @@ def create_app(
     # Each pre-screened path is checked against its own request model (not /predict's for all).
     screens: dict[str, type[BaseModel]] = dict.fromkeys(predict_paths, PredictRequest)
     schemas = (screens | explain_routes.SCHEMAS).items()
+    fast = fast_paths(app, predict_router)
+    app.fast_paths = frozenset(fast)
     app.add_middleware(
         RequestMiddleware,
         metrics=runtime.metrics,
@@ -201,7 +203,7 @@ def create_app(
         prescreen={p: partial(prescreen_response, runtime.metrics, schema=s) for p, s in schemas},
         api_key=settings.api_key.get_secret_value().encode() if settings.api_key else None,
         protected_paths=predict_paths,
-        fast=fast_paths(app, predict_router),
+        fast=fast,
     )
     return app
 

@@ -56,11 +56,13 @@ def both_ways(
         quick = _send(client, path, body, headers)
     finally:
         fast.fallback = inner
+    app: Any = client.app
     saved, mw._fast = mw._fast, {}
+    entry, app._entry = app._entry, None  # and in through all of FastAPI's layers
     try:
         slow = _send(client, path, body, headers)
     finally:
-        mw._fast = saved
+        mw._fast, app._entry = saved, entry
     assert quick == slow, (path, body, headers)
     return quick, fallbacks
 
@@ -126,6 +128,8 @@ ODD_BUT_ACCEPTED: list[bytes] = [
 
 
 def test_valid_requests_take_the_fast_path_and_answer_identically(client: TestClient) -> None:
+    client.post("/predict", json={"text": TEXT})
+    assert client.app._entry is not None  # type: ignore[attr-defined]  # the shortcut is on
     statuses = set()
     for path, body in _valid(client):
         (status, _, _), fallbacks = both_ways(client, path, body)
@@ -166,3 +170,16 @@ def test_large_and_chunked_bodies(client: TestClient) -> None:
     parts = [b'{"te', b'xt": "chunked ', b'upload"}']
     (status, _, _), fallbacks = both_ways(client, "/predict", lambda: iter(parts))
     assert (status, fallbacks) == (200, 0)
+
+
+def test_a_server_fault_is_the_same_500_both_ways(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(client.app.state.runtime, "score", broken)  # type: ignore[attr-defined]
+    quiet = TestClient(client.app, raise_server_exceptions=False)  # no lifespan: already up
+    (status, _, body), fallbacks = both_ways(quiet, "/predict", b'{"text": "fine"}')
+    assert (status, fallbacks) == (500, 0)
+    assert json.loads(body)["code"] == "internal_error"
