@@ -55,10 +55,13 @@ ENV PYTHONPATH=/srv \
     KERAS_HOME=/tmp/.keras \
     TF_CPP_MIN_LOG_LEVEL=1 \
     MODEL_DIR=/srv/model_artifacts/imdb_lstm \
+    GRPC_PORT=8001 \
+    GRPC_HOST=0.0.0.0 \
     TF_VARIANT=${TF_VARIANT}
 
 USER 10001:10001
-EXPOSE 8000
+# 8000: HTTP (the JSON API and V2 REST); 8001: V2 gRPC (GRPC_PORT; an empty GRPC_PORT turns it off).
+EXPOSE 8000 8001
 
 # No curl in slim images: probe /readyz with the standard library. The start period covers the
 # TensorFlow import + model load + warm-up.

@@ -9,6 +9,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+GRPC_PORT ?= 8001
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 PYTEST_ARGS ?=
 TRAIN_ARGS  ?=
@@ -39,8 +40,8 @@ $(DEV_STAMP): pyproject.toml requirements/dev.txt $(RUNTIME_STAMP)
 
 venv: $(DEV_STAMP) ## create .venv with runtime + training + dev dependencies
 
-serve: $(RUNTIME_STAMP) ## serve the committed model on http://$(HOST):$(PORT)
-	$(BIN)/python -m app.serve --host $(HOST) --port $(PORT)  # flags: app/serve.py
+serve: $(RUNTIME_STAMP) ## serve the committed model on http://$(HOST):$(PORT) (V2 gRPC on $(GRPC_PORT))
+	GRPC_HOST=$(HOST) GRPC_PORT=$(GRPC_PORT) $(BIN)/python -m app.serve --host $(HOST) --port $(PORT)  # flags: app/serve.py
 
 test: $(DEV_STAMP) ## run the test suite (IMDB_DATA=... enables the full-dataset tests)
 	$(BIN)/python -m pytest -m "not compose" $(PYTEST_ARGS)

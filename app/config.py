@@ -117,6 +117,19 @@ class Settings(ModelSettings):
         default=65_536, ge=1024, le=1_048_576, description="Request line + headers, at most."
     )
     warmup_batches: int = Field(default=2, ge=0, description="Warm-up calls per batch shape.")
+    # Open Inference Protocol (KServe V2): REST on the HTTP port, gRPC on GRPC_PORT (app/v2/).
+    v2_model_name: str = Field(
+        default="imdb_lstm",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="The model's name in the V2 protocol (/v2/models/<name>).",
+    )
+    grpc_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Serve V2 gRPC on this port in the same process (unset or empty: no gRPC).",
+    )
+    grpc_host: str = Field(default="127.0.0.1", description="Address the gRPC port binds to.")
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="'text' lines, or 'json': one JSON object per line (for log aggregators).",
@@ -136,6 +149,12 @@ class Settings(ModelSettings):
         # Stripped like the request's token (app.httputil.bearer_matches): a key read from a file
         # (kubectl --from-file) ends in a newline, and every request used to get 401.
         return SecretStr(stripped)
+
+    @field_validator("grpc_port", mode="before")
+    @classmethod
+    def _grpc_off_when_empty(cls, port: Any) -> Any:
+        # The image sets GRPC_PORT=8001; ``GRPC_PORT=`` (empty) is how a deployment turns it off.
+        return None if isinstance(port, str) and not port.strip() else port
 
     @field_validator("model_versions")
     @classmethod

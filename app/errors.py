@@ -28,6 +28,7 @@ from app.unreadable import UnreadableText
 from app.version_failures import VersionNotLoaded
 
 logger = logging.getLogger(__name__)
+V2_PREFIX = "/v2/"  # app.v2: errors are {"error": "..."} there
 
 
 def error_response(
@@ -165,6 +166,9 @@ async def http_exception_handler(request: Request, exc: Exception) -> JSONRespon
         # FastAPI's "There was an error parsing the body": same shape and metric as bad JSON.
         return _body_unreadable(_runtime(request).metrics, exc.__cause__)
     headers = dict(exc.headers) if exc.headers else None
+    if request.url.path.startswith(V2_PREFIX):  # the Open Inference Protocol's error shape
+        body = {"error": str(exc.detail)}
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
     return error_response(exc.status_code, str(exc.detail), headers=headers)
 
 

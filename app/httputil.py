@@ -37,9 +37,11 @@ async def send_error(
     detail: str,
     code: str,
     extra_headers: tuple[tuple[bytes, bytes], ...] = (),
+    v2: bool = False,
 ) -> None:
-    """An ``ErrorBody``-shaped answer sent before the app (and FastAPI) ever sees the request."""
-    body = json.dumps({"detail": detail, "code": code}).encode()
+    """An ``ErrorBody``-shaped answer sent before the app (and FastAPI) ever sees the request;
+    ``v2``: the Open Inference Protocol's ``{"error": ...}`` instead."""
+    body = json.dumps({"error": detail} if v2 else {"detail": detail, "code": code}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

@@ -20,13 +20,16 @@ from functools import partial
 from types import FrameType
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.types import ASGIApp
 
 from app.config import Settings, StartupError, load_settings
 from app.docs_pages import install_docs
 from app.errors import install_error_handlers, prescreen_response
 from app.explain import routes as explain_routes
+from app.fastpath import FastPredict, ServiceApp, exception_handlers
 from app.logging_setup import announce_ready, configure_logging
 from app.loop_lag import LoopLagMonitor
 from app.middleware import RequestMiddleware
@@ -35,6 +38,8 @@ from app.openapi import install_openapi
 from app.routes import ops_router, predict_router
 from app.schemas import PredictRequest
 from app.service import Runtime
+from app.v2 import V2
+from app.v2 import install as install_v2
 
 logger = logging.getLogger("app")
 
@@ -110,20 +115,30 @@ def create_app(
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
     runtime = Runtime(settings, runner_factory)
+    v2: V2 | None = None  # the Open Inference Protocol front (REST routes, gRPC server): set below
+
+    def refuse_to_start(why: str) -> None:
+        logger.critical("refusing to start: %s", why)
+        if exit_on_startup_failure:
+            # Under uvicorn: one line, exit 1. Raising would print the traceback again
+            # (Starlette hands the formatted traceback to the server as the failure message).
+            for handler in logger.handlers:
+                handler.flush()
+            os._exit(1)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             await runtime.start()
         except Exception as exc:
-            why = describe_load_error(exc, settings.resolved_model_dir())
-            logger.critical("refusing to start: %s", why)
-            if exit_on_startup_failure:
-                # Under uvicorn: one line, exit 1. Raising would print the traceback again
-                # (Starlette hands the formatted traceback to the server as the failure message).
-                for handler in logger.handlers:
-                    handler.flush()
-                os._exit(1)
+            refuse_to_start(describe_load_error(exc, settings.resolved_model_dir()))
+            raise
+        assert v2 is not None
+        try:
+            await v2.start()  # V2 gRPC on GRPC_PORT, if set: same loop, same runtime
+        except OSError as exc:
+            await runtime.stop()
+            refuse_to_start(str(exc))
             raise
         # Whether auth is on, never the key; the open routes are listed in README "API".
         if settings.api_key is None:
@@ -144,12 +159,13 @@ def create_app(
             announcer.cancel()
             await lag.stop()
             logger.info("shutting down: draining batcher")
+            await v2.stop()  # in-flight RPCs finish first: they need the batcher
             await runtime.stop()
             await explain_routes.stop(app)  # the gradient explainers' threads, if any started
             restore()
             logger.info("shutdown complete")
 
-    app = FastAPI(
+    app = ServiceApp(  # FastAPI with the predict routes' shortcut (app/fastpath.py)
         title="IMDB sentiment service",
         version="1.0",
         description="LSTM sentiment classifier with dynamic batching. Review text is never logged.",
@@ -166,6 +182,7 @@ def create_app(
     app.include_router(predict_router)
     app.include_router(ops_router)
     explain_routes.install(app)  # POST /explain and the demo page at GET /
+    v2 = install_v2(app, runtime)  # the Open Inference Protocol (app/v2/)
     # Label values for request metrics: every route path (routers are included, not copied).
     route_paths = {getattr(r, "path", "") for r in app.routes}
     route_paths |= {
@@ -173,12 +190,15 @@ def create_app(
         for rt in (predict_router, ops_router, *explain_routes.ROUTERS)
         for r in rt.routes
     }
+    route_paths |= v2.paths()
     predict_paths = frozenset(getattr(r, "path", "") for r in predict_router.routes)
     predict_paths |= explain_routes.PROTECTED  # /explain: same auth and body pre-screen
     install_openapi(app, settings, protected=predict_paths)
     # Each pre-screened path is checked against its own request model (not /predict's for all).
     screens: dict[str, type[BaseModel]] = dict.fromkeys(predict_paths, PredictRequest)
     schemas = (screens | explain_routes.SCHEMAS).items()
+    fast = fast_paths(app, predict_router)
+    app.fast_paths = frozenset(fast)
     app.add_middleware(
         RequestMiddleware,
         metrics=runtime.metrics,
@@ -187,8 +207,26 @@ def create_app(
         prescreen={p: partial(prescreen_response, runtime.metrics, schema=s) for p, s in schemas},
         api_key=settings.api_key.get_secret_value().encode() if settings.api_key else None,
         protected_paths=predict_paths,
+        fast=fast,
     )
     return app
+
+
+def fast_paths(app: FastAPI, router: APIRouter) -> dict[str, Callable[[ASGIApp], ASGIApp]]:
+    """Each predict route's fast path (``app.fastpath``), around the app it falls back to.
+
+    Off when FastAPI's own OpenTelemetry support is configured: its spans come from FastAPI's
+    route handling, which the fast path skips.
+    """
+    telemetry = getattr(app, "_native_telemetry", None)  # FastAPI's, private: checked once
+    if telemetry is not None and telemetry.enabled():
+        return {}
+    handlers = exception_handlers(app.exception_handlers)
+    return {
+        route.path: partial(FastPredict, endpoint=route.endpoint, handlers=handlers)
+        for route in router.routes
+        if isinstance(route, APIRoute) and "POST" in (route.methods or ())
+    }
 
 
 def __getattr__(name: str) -> FastAPI:

@@ -48,8 +48,12 @@ class RequestMiddleware:
         prescreen: Mapping[str, Callable[[bytes], ASGIApp | None]] | None = None,
         api_key: bytes | None = None,
         protected_paths: frozenset[str] = frozenset(),
+        fast: Mapping[str, Callable[[ASGIApp], ASGIApp]] | None = None,
     ) -> None:
         self.app = app
+        # POST path -> its fast path (app.fastpath), built around this middleware's app, which
+        # it falls back to for anything but a valid JSON request.
+        self._fast = {path: make(app) for path, make in (fast or {}).items()}
         self.api_key = api_key
         self.protected_paths = protected_paths
         self.prescreen = prescreen or {}  # path -> its own schema's check: one per route
@@ -98,7 +102,8 @@ class RequestMiddleware:
                 # solving dependencies, so a stranger could make it parse 1 MB per request.
                 await self._unauthorized(send_wrapper)
             elif scope["method"] in BODY_METHODS:
-                await self._with_body_limit(scope, receive, send_wrapper)
+                app = self._fast.get(path, self.app) if scope["method"] == "POST" else self.app
+                await self._with_body_limit(app, scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive, send_wrapper)
         except Exception:
@@ -118,7 +123,9 @@ class RequestMiddleware:
             )  # fmt: skip
             request_id_var.reset(id_token)
 
-    async def _with_body_limit(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _with_body_limit(
+        self, app: ASGIApp, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         """413 by Content-Length up front, else (chunked upload) by counting what arrives.
 
         Large JSON bodies for the pre-screened routes are read here and checked by
@@ -128,15 +135,15 @@ class RequestMiddleware:
         length = header(scope, b"content-length")
         if length is not None:
             if length.isdigit() and int(length) > self.max_bytes:
-                await self._reject(send)
+                await self._reject(send, scope)
                 return
             if not (
                 length.isdigit() and int(length) > PRESCREEN_MIN_BYTES and self._screened(scope)
             ):
                 # The server enforces Content-Length: the body cannot exceed what was declared.
-                await self.app(scope, receive, send)
+                await app(scope, receive, send)
                 return
-        body = await self._read_body(receive, send)
+        body = await self._read_body(scope, receive, send)
         if body is None:
             return
         if len(body) > PRESCREEN_MIN_BYTES and self._screened(scope):
@@ -153,14 +160,14 @@ class RequestMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        await app(scope, replay, send)
 
     def _screened(self, scope: Scope) -> bool:
         if scope.get("path") not in self.prescreen:
             return False
         return is_json_media_type(header(scope, b"content-type"))
 
-    async def _read_body(self, receive: Receive, send: Send) -> bytes | None:
+    async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
         """The whole body (at most ``max_bytes``); None if answered 413 or the client left."""
         chunks: list[bytes] = []
         total = 0
@@ -171,24 +178,30 @@ class RequestMiddleware:
             chunk = message.get("body", b"")
             total += len(chunk)
             if total > self.max_bytes:
-                await self._reject(send)
+                await self._reject(send, scope)
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, scope: Scope) -> None:
         detail = f"request body exceeds {self.max_bytes} bytes"
-        await self._refuse(send, "body_too_large", detail, ((b"connection", b"close"),))
+        v2 = scope["path"].startswith("/v2/")  # the Open Inference Protocol's {"error": ...}
+        await self._refuse(send, "body_too_large", detail, ((b"connection", b"close"),), v2)
 
     async def _unauthorized(self, send: Send) -> None:
         detail = "missing or invalid API key (Authorization: Bearer <key>)"
         await self._refuse(send, "unauthorized", detail, ((b"www-authenticate", b"Bearer"),))
 
     async def _refuse(
-        self, send: Send, reason: str, detail: str, headers: tuple[tuple[bytes, bytes], ...]
+        self,
+        send: Send,
+        reason: str,
+        detail: str,
+        headers: tuple[tuple[bytes, bytes], ...],
+        v2: bool = False,
     ) -> None:
         """Count and send a refusal from the one table (``app.rejections``)."""
         rejection = REJECTIONS[reason]
         self.metrics.count_rejected(reason)
-        await send_error(send, rejection.status, detail, rejection.code, headers)
+        await send_error(send, rejection.status, detail, rejection.code, headers, v2)

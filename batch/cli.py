@@ -83,6 +83,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--id-column", help="CSV column holding the id (default: the line number)")
     ap.add_argument("--on-error", choices=("skip", "fail"), default="skip",
                     help="bad row: report and skip it (default), or stop with exit status 2")  # fmt: skip
+    ap.add_argument("--on-unreadable", choices=("answer", "refuse"),
+                    default=os.environ.get("ON_UNREADABLE", "answer"),
+                    help="a text the model cannot read: answer it, flagged (default: "
+                    "$ON_UNREADABLE, else answer), or refuse it as a bad row (see --on-error)")  # fmt: skip
     ap.add_argument("--mode", choices=MODES, help="scoring mode (default: as the API's)")
     ap.add_argument("--model-dir", type=Path, help="default: MODEL_DIR as the service")
     ap.add_argument("--model-version", "--version", type=int, dest="version",
@@ -107,6 +111,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             ap.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         ap.error("--threshold must be within [0, 1]")
+    if args.on_unreadable not in ("answer", "refuse"):  # a bad $ON_UNREADABLE default
+        ap.error(
+            f"--on-unreadable / ON_UNREADABLE must be 'answer' or 'refuse', not {args.on_unreadable!r}"
+        )
     return args
 
 

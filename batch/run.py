@@ -199,26 +199,37 @@ def run(
     one with ``--on-error fail``)."""
     stats = Stats()
     fail = args.on_error == "fail"
+    refuse = getattr(args, "on_unreadable", "answer") == "refuse"
+
+    def bad_row(line: int, reason: str) -> None:
+        where = f"{name}:{line}: {reason}"
+        if fail:
+            raise InputError(f"{where} (--on-error fail)")
+        stats.skipped += 1
+        if stats.skipped <= MAX_LISTED_BAD_ROWS:
+            progress.message(f"{where} (skipped)")
+        elif stats.skipped == MAX_LISTED_BAD_ROWS + 1:
+            progress.message(f"{name}: more bad rows not listed; the summary counts them")
+
     started, cpu_started = time.perf_counter(), time.process_time()
     results = score(chunks(items, args.chunk_size, source, fail))
     with contextlib.closing(results):  # type: ignore[type-var]
         for result in results:
             chunk: Chunk = result.tag
             for bad in chunk.bad:
-                where = f"{name}:{bad.line}: {bad.reason}"
-                if fail:
-                    raise InputError(f"{where} (--on-error fail)")
-                stats.skipped += 1
-                if stats.skipped <= MAX_LISTED_BAD_ROWS:
-                    progress.message(f"{where} (skipped)")
-                elif stats.skipped == MAX_LISTED_BAD_ROWS + 1:
-                    progress.message(f"{name}: more bad rows not listed; the summary counts them")
-            write = writer.write
+                bad_row(bad.line, bad.reason)
+            write, refused = writer.write, 0
             for record, p, n, verdict in zip(
                 chunk.records, result.probabilities, result.windows, result.verdicts, strict=True
             ):
+                if refuse and not verdict.readable:  # as the API's 422 unreadable_text
+                    bad_row(
+                        record.line, f"unreadable_text ({verdict.reason}; --on-unreadable refuse)"
+                    )
+                    refused += 1
+                    continue
                 write(record.id, "positive" if p >= threshold else "negative", p, n, verdict)
-            stats.scored += len(chunk.records)
+            stats.scored += len(chunk.records) - refused
             stats.rows += sum(result.windows)
             progress.update(stats.scored, chunk.end_bytes)
     progress.update(stats.scored, source.bytes_read, force=True)

@@ -35,19 +35,37 @@ REASONS: dict[Reason, str] = {
     "not_english": "another language (see 'language'); the model reads English only",
     "only_stopwords": "only words the model drops (the, it, is, ...): it reads nothing",
     "no_known_words": "none of the words is in the model's vocabulary (e.g. 'meh', gibberish)",
-    "low_coverage": "the model knows under a quarter of the words",
+    "low_coverage": "the model knows too few of the words (under a quarter, or under half "
+    "with no English function word)",
 }
 # Below: low_coverage. The lowest of the 25,000 IMDB test reviews is 0.59, of the behavioural suite
 # 0.33 ("i luved this movie, it was grat": 1 of its 3 read words is known).
 MIN_COVERAGE = 0.25
 CHECK_LANGUAGE_BELOW = 0.8  # the detector is asked only under this coverage (92 of 25,000 IMDB)
 ENGLISH_STOPWORDS_MIN = 0.25  # mixed mostly-English texts: 0.27-0.50; other languages: 0-0.22
+# ... and at least this many of them: in a four-word Portuguese or Hungarian sentence one "do" or
+# "a" is already a quarter of the words.
+ENGLISH_STOPWORDS_COUNT = 2
+# Under this coverage, a text of at least MIN_WORDS_UNSURE words read with no English stopword at
+# all is low_coverage even when the identifier is unsure ("Bellissimo film, attori bravissimi":
+# 0.25, fastText torn between English and Italian at 0.34 each). English texts this short in
+# coverage carry function words ("i luved this movie, it was grat": 0.33, four of them).
+UNSURE_COVERAGE = 0.5
+MIN_WORDS_UNSURE = 3
 # Code and markup punctuation; "_" (rules like "_____") and "*" (star ratings) are prose too.
 CODE_CHARS = "{}[]=;|\\^~`<>"
 MIN_CODE_CHARS, MIN_CODE_SHARE = 3, 0.05
 _LETTER = re.compile(r"[^\W\d_]")
 _URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\bmailto:)\S*|\S+@\S+\.\w+", re.IGNORECASE)
 _CODE_BYTES = CODE_CHARS.encode()
+# One-line code with few code characters: SQL, a Python statement, a shell prompt. Anchored at the
+# start and case-sensitive, so prose that begins "Select scenes from..." or "Import..." is left alone.
+_CODE_LINE = re.compile(
+    r"\s*(?:(?:SELECT|INSERT|UPDATE|DELETE)\s.*\b(?:FROM|INTO|SET|WHERE)\b"
+    r"|def \w+\(|class \w+[(:]|import [\w.]+(?: as \w+)?\s*(?:;|$)|from [\w.]+ import \w"
+    r"|print\(|\$ [a-z])"
+)
+MAX_CODE_LINE = 200  # characters: the one-line patterns are asked only of texts this short
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +95,8 @@ def shape_reason(text: str) -> Reason | None:
     first = text[0] if not text[0].isspace() else text.lstrip()[:1]
     last = text[-1] if not text[-1].isspace() else text.rstrip()[-1:]
     if first in ("{", "[") and last in ("}", "]"):  # JSON, a list, a code block
+        return "code_or_markup"
+    if len(text) <= MAX_CODE_LINE and "\n" not in text.strip() and _CODE_LINE.match(text):
         return "code_or_markup"
     raw = text.encode("utf-8", "surrogatepass")
     code = len(raw) - len(raw.translate(None, _CODE_BYTES))
@@ -120,6 +140,17 @@ def stopword_share(text: str, n_tokens: int, config: TokenizerConfig) -> float:
     return (n_words - n_tokens) / n_words if n_words else 0.0
 
 
+def stopword_count(text: str, n_tokens: int, config: TokenizerConfig) -> int:
+    """How many of the text's words are stopwords (English function words the tokenizer drops)."""
+    return len(split_words(text, config, stopwords=frozenset())) - n_tokens
+
+
+def _english_words_settle_it(text: str, n_tokens: int, config: TokenizerConfig) -> bool:
+    n_stop = stopword_count(text, n_tokens, config)
+    n_words = n_stop + n_tokens
+    return n_stop >= ENGLISH_STOPWORDS_COUNT and n_stop >= ENGLISH_STOPWORDS_MIN * n_words
+
+
 Identify = Callable[[str], str]  # text -> ISO 639-1 code, '' when unsure (language.py)
 
 
@@ -142,11 +173,15 @@ def decide(
             verdicts.append(Readability(False, shape, coverage(n, oov), None))
             continue
         language = None
-        if (
-            identify is not None
-            and needs_language(shape, n, oov)
-            and stopword_share(text, n, config) < ENGLISH_STOPWORDS_MIN
-        ):
-            language = identify(text) or None
+        if needs_language(shape, n, oov) and not _english_words_settle_it(text, n, config):
+            language = identify(text) or None if identify is not None else None
+            if (
+                language is None
+                and 0 < coverage(n, oov) < UNSURE_COVERAGE
+                and n >= MIN_WORDS_UNSURE
+                and stopword_count(text, n, config) == 0
+            ):
+                verdicts.append(Readability(False, "low_coverage", coverage(n, oov), None))
+                continue
         verdicts.append(assess(text, n, oov, language, shape=False))
     return verdicts

@@ -43,6 +43,10 @@ class ScoringPolicy:
     stride: int = 80
     max_windows: int = 32
     platt: dict[str, Platt] = field(default_factory=dict)  # per mode
+    # "whole" mode: log-odds = mean window logit + last_weight * the last window's logit, then
+    # Platt. A review's verdict tends to sit at its end; training fits this weight on validation
+    # (0 unless it helps there, and always 0 for artifacts that predate it).
+    last_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.default_mode not in MODES:
@@ -57,19 +61,25 @@ class ScoringPolicy:
         per-call overhead on 1-3 values would cost more than the arithmetic.
         """
         cal = self.platt.get(mode)
-        if cal is None and len(window_probs) == 1:
+        if cal is None and not self.last_weight and len(window_probs) == 1:
             return float(window_probs[0])  # uncalibrated single row: the model's own output
         z = 0.0
         for p in window_probs:
             q = min(max(float(p), _EPS), 1 - _EPS)
             z += math.log(q / (1 - q))
         z /= len(window_probs)
+        if self.last_weight and mode == "whole":  # window_probs[0] is the last window
+            q = min(max(float(window_probs[0]), _EPS), 1 - _EPS)
+            z += self.last_weight * math.log(q / (1 - q))
         if cal is not None:
             z = cal.a * z + cal.b
         return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.last_weight:
+            del data["last_weight"]  # artifacts written before it existed read back unchanged
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> ScoringPolicy:
@@ -81,4 +91,5 @@ class ScoringPolicy:
             stride=int(data.get("stride", 80)),
             max_windows=int(data.get("max_windows", 32)),
             platt=platt,
+            last_weight=float(data.get("last_weight", 0.0)),
         )

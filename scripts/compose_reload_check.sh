@@ -14,7 +14,7 @@
 #     sentiment_model_reloads_total, the api's model log lines;
 #  6. always `docker compose down -v` and removes the temporary folder (trap).
 #
-# Env: API_PORT (a free port if unset), RELOAD_PROJECT (compose project), RELOAD_TIMEOUT (s, 300).
+# Env: API_PORT, API_GRPC_PORT (free ports if unset), RELOAD_PROJECT (compose project), RELOAD_TIMEOUT (s, 300).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +25,8 @@ export COMPOSE_BAKE=${COMPOSE_BAKE:-false}
 export API_IMAGE=${API_IMAGE:-imdb-sentiment:reload-check}
 export MODEL_POLL_S=${MODEL_POLL_S:-1}
 export API_PORT=${API_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')}
+# The V2 gRPC port is published too (docker-compose.yml): a free one, so a busy 8001 cannot fail it.
+export API_GRPC_PORT=${API_GRPC_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')}
 API=http://127.0.0.1:$API_PORT
 SRC=model_artifacts/imdb_lstm
 

@@ -9,13 +9,15 @@
 #     until the api container is healthy (GET /readyz == 200 inside the container);
 #  3. checks the hardening: non-root user, read-only root filesystem;
 #  4. POST /predict with a clearly positive and a clearly negative review, checks the labels;
+#     then the same reviews over V2 REST and V2 gRPC with Triton's clients (scripts/v2_check.py,
+#     from .venv: `make venv`), which must equal /predict's answers;
 #  5. asks Prometheus' HTTP API that the `api` target is up and that sentiment_predictions_total
 #     moved by the predictions just made, and that the alert rules are loaded;
 #  6. stops the api with SIGTERM and checks it exited cleanly (exit code 0);
 #  7. always `docker compose down -v` (trap), printing the logs first if anything failed.
 #
-# Env: API_PORT / PROMETHEUS_PORT (default 8000 / 9090; a free port is picked if the default is
-# busy), SMOKE_PROJECT (compose project name), SMOKE_WAIT_TIMEOUT (seconds, default 600).
+# Env: API_PORT / API_GRPC_PORT / PROMETHEUS_PORT (default 8000 / 8001 / 9090; a free port is
+# picked if the default is busy), SMOKE_PROJECT (compose project name), SMOKE_WAIT_TIMEOUT (seconds, default 600).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,8 +62,9 @@ command -v docker >/dev/null || die "docker not found (on this machine: ../share
 docker compose version >/dev/null 2>&1 || die "docker compose v2 plugin not found"
 
 pick_port API_PORT 8000
+pick_port API_GRPC_PORT 8001
 pick_port PROMETHEUS_PORT 9090
-export API_PORT PROMETHEUS_PORT
+export API_PORT API_GRPC_PORT PROMETHEUS_PORT
 API=http://127.0.0.1:$API_PORT
 PROM=http://127.0.0.1:$PROMETHEUS_PORT
 
@@ -140,6 +143,14 @@ for expected, text in cases:
         sys.exit(f"[compose-smoke] FAIL: response lacks fields: {body!r}")
 PY
 N_PREDICTIONS=2
+if [ -x .venv/bin/python ] && .venv/bin/python -c "import tritonclient.grpc, tritonclient.http" 2>/dev/null; then
+  log "V2 REST and gRPC (published on :$API_GRPC_PORT) against /predict"
+  .venv/bin/python scripts/v2_check.py --http "127.0.0.1:$API_PORT" --grpc "127.0.0.1:$API_GRPC_PORT" \
+    || die "V2 answers differ from /predict's"
+  N_PREDICTIONS=11  # 2 + 3 reviews x 3 (/predict, V2 REST, V2 gRPC)
+else
+  log "V2 check skipped: no .venv with tritonclient (make venv)"
+fi
 
 # --- 5. prometheus ------------------------------------------------------------------------------------
 python3 - "$PROM" "$N_PREDICTIONS" <<'PY'

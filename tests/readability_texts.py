@@ -206,6 +206,10 @@ NOT_TEXT: dict[str, list[str]] = {
         "console.log(JSON.stringify({a: 1, b: [2, 3]}));",
         "if x == nil { return err }",
         "x = [i**2 for i in range(10)]",
+        "SELECT title FROM movies;",
+        "print('hello world')",
+        "$ docker compose up -d",
+        "from collections import Counter",
     ],
     "urls": [
         "https://www.imdb.com/title/tt0111161/",
@@ -306,7 +310,29 @@ MIXED: list[str] = [
     "Awful acting, zzzzz, fell asleep.",
 ]
 
+# One-line reviews in other languages, written after the checks above were set: three, four or
+# five words, where one English-looking word ("do", "a", "film") weighs a lot.
+SHORT_FOREIGN: list[str] = [
+    "Der Film war langweilig und viel zu lang.", "Ich fand die Schauspieler großartig.",
+    "La película fue aburrida.", "Me encantó la música de esta película.",
+    "Le film était nul, je me suis endormi.", "Très bon film, je le recommande.",
+    "Il film era noioso.", "Bellissimo film, attori bravissimi.",
+    "O filme foi ótimo.", "Não gostei do final.",
+    "De acteurs waren goed maar het verhaal niet.", "Geweldige film!",
+    "Filmen var tråkig.", "Skuespillerne var fantastiske.", "Elokuva oli hyvä.",
+    "Film był nudny i za długi.", "Фильм был скучным.", "Чудовий фільм!",
+    "Η ταινία ήταν υπέροχη.", "Film çok güzeldi, herkese tavsiye ederim.",
+    "A film unalmas volt.", "Filmul a fost plictisitor.", "Film byl skvělý.",
+    "这部电影很无聊。", "この映画は素晴らしかった。", "영화가 정말 재미있었어요.",
+    "الفيلم كان رائعا", "הסרט היה משעמם", "फिल्म बहुत अच्छी थी।", "ภาพยนตร์เรื่องนี้สนุกมาก",
+    "Phim này rất hay.", "Filem ini sangat bagus.", "Pelikula ay maganda.",
+    "Filmu ilikuwa nzuri sana.", "Kvikmyndin var frábær.", "Ffilm da iawn.",
+    "Filma estis enuiga.", "Filmas buvo nuobodus.", "Filma bija garlaicīga.",
+    "Film je bil dolgočasen.",
+]  # fmt: skip
+
 
 def unreadable() -> list[str]:
     """Every text the model cannot read."""
-    return [t for texts in (*FOREIGN.values(), *NOT_TEXT.values()) for t in texts]
+    groups = (*FOREIGN.values(), SHORT_FOREIGN, *NOT_TEXT.values())
+    return [t for texts in groups for t in texts]

@@ -58,8 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--split",
         choices=["movie", "random"],
-        help="validation hold-out: whole movies (default when --movies is given) or random "
-        "reviews (v1-v3)",
+        help="validation hold-out: whole movies (default with --movies) or random reviews (v1-v3)",
     )
     p.add_argument("--validation-fraction", type=float, help="share of train held out")
     p.add_argument(
@@ -96,10 +95,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--teacher",
-        choices=["nblr", "none"],
+        choices=["nblr", "nblr-self", "none"],
         default="nblr",
-        help="nblr: distil an NB-weighted bigram logistic regression (training/teacher.py) into "
-        "every window and span; none: the review label for every window (v2 recipe)",
+        help="nblr: distil an NB-weighted bigram logistic regression (training/teacher.py) into every "
+        "window and span; nblr-self: that teacher self-trained on its confident labels of the --unsup "
+        "reviews; none: the review label for every window (v2 recipe)",
     )
     p.add_argument(
         "--label-weight",
@@ -171,7 +171,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"smoke run: {QUICK_REVIEWS} reviews per split, 1 epoch, 10-tree forest",
     )
     p.add_argument("--report", type=Path, help="also write the metrics JSON here")
-    args = p.parse_args(argv)
+    args = p.parse_args(argv)  # then the checks argparse cannot express:
     args.argv = sys.argv[1:] if argv is None else list(argv)
     if args.split is None:
         args.split = "movie" if args.movies else "random"
@@ -181,6 +181,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         )
     if not 0.0 < args.validation_fraction < 0.5:
         raise ValueError("--validation-fraction must be in (0, 0.5)")
+    if args.teacher == "nblr-self" and not args.unsup:
+        raise ValueError("--teacher nblr-self needs --unsup, the reviews it labels")
     if args.unsup_spans < 0:
         raise ValueError("--unsup-spans must be >= 0")
     if args.epochs < (0 if args.init_from else 1):

@@ -26,7 +26,7 @@ from model_contract.scoring import Mode, ScoringPolicy, logit
 from model_contract.tokenizer import Tokenizer
 from training.features import SENTENCE_END
 from training.options import SEED, VALIDATION_FRACTION
-from training.student import calibrated, chunked, score_reviews
+from training.student import calibrated, chunked, policy_logits, score_reviews
 
 MIN_WORDS = 6
 CONFIDENT_LOGIT = 2.0
@@ -50,7 +50,7 @@ def short_text_accuracy(
 ) -> float:  # fmt: skip
     """Served labels (windows, combination and calibration as the service does) vs ``labels``."""
     scores = score_reviews(predict, tokenizer, texts, policy.stride, policy.max_windows)
-    pred = calibrated(getattr(scores, mode), policy, mode) >= 0.5
+    pred = calibrated(policy_logits(scores, policy, mode), policy, mode) >= 0.5
     return round(float(np.mean(pred == np.asarray(labels))), 4)
 
 

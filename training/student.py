@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 
-from model_contract.scoring import Mode, Platt, ScoringPolicy, sigmoid
+from model_contract.scoring import MODES, Mode, Platt, ScoringPolicy, sigmoid
 from model_contract.tokenizer import Tokenizer
 from training.calibration import expected_calibration_error, fit_platt, mean_logits
 from training.evaluation import classification_metrics
@@ -17,6 +19,7 @@ from training.features import Rows, review_windows, sentence_spans
 from training.teacher import CrossFitTeacher, Teacher
 
 Predict = Callable[[npt.NDArray[np.int32]], npt.NDArray[np.float32]]
+COMBINER_FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -114,13 +117,44 @@ def score_reviews(
     return Scores(whole, last, len(rows.x) / max(len(texts), 1))
 
 
-def fit_policy(val: Scores, y_val: npt.ArrayLike, stride: int, max_windows: int) -> ScoringPolicy:
-    """Platt scaling per mode on validation; the default mode is the more accurate one there."""
-    platt = {m: Platt(*fit_platt(getattr(val, m), y_val)) for m in ("whole", "last")}
+def fit_last_weight(val: Scores, y_val: npt.ArrayLike, folds: int = COMBINER_FOLDS) -> float:
+    """The whole-mode combiner: weight of the last window's logit beside the mean, or 0.
+
+    Kept only if it beats the plain mean on validation out of fold (each fold's weight fitted on
+    the others, its reviews scored after Platt scaling), so the selection is not in-sample.
+    """
     y = np.asarray(y_val)
-    acc = {m: float(((getattr(val, m) >= 0) == y).mean()) for m in ("whole", "last")}
+    x = np.column_stack([val.whole, val.last])
+    plain, combined = 0, 0
+    for fit, held in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
+        plain += int(np.sum((_lr(x[fit, :1], y[fit]).predict(x[held, :1])) == y[held]))
+        combined += int(np.sum((_lr(x[fit], y[fit]).predict(x[held])) == y[held]))
+    w = _lr(x, y).coef_[0]
+    return float(w[1] / w[0]) if combined > plain and w[0] > 0 and w[1] > 0 else 0.0
+
+
+def _lr(x: npt.NDArray[np.float64], y: npt.NDArray[np.int_]) -> LogisticRegression:
+    return LogisticRegression(C=1e6, max_iter=1000).fit(x, y)
+
+
+def policy_logits(scores: Scores, policy: ScoringPolicy, mode: Mode) -> npt.NDArray[np.float64]:
+    """Each review's log-odds before Platt, combined as ``ScoringPolicy.combine`` does."""
+    if mode == "whole":
+        return scores.whole + policy.last_weight * scores.last
+    return scores.last
+
+
+def fit_policy(val: Scores, y_val: npt.ArrayLike, stride: int, max_windows: int) -> ScoringPolicy:
+    """Combiner and Platt scaling per mode on validation; the default mode is the more accurate."""
+    bare = ScoringPolicy(
+        stride=stride, max_windows=max_windows, last_weight=fit_last_weight(val, y_val)
+    )
+    z = {m: policy_logits(val, bare, m) for m in MODES}
+    platt: dict[str, Platt] = {m: Platt(*fit_platt(z[m], y_val)) for m in MODES}
+    y = np.asarray(y_val)
+    acc = {m: float(((z[m] >= 0) == y).mean()) for m in MODES}
     default: Mode = "whole" if acc["whole"] >= acc["last"] else "last"
-    return ScoringPolicy(default_mode=default, stride=stride, max_windows=max_windows, platt=platt)
+    return replace(bare, default_mode=default, platt=platt)
 
 
 def calibrated(z: npt.ArrayLike, policy: ScoringPolicy, mode: Mode) -> npt.NDArray[np.float64]:
@@ -142,8 +176,8 @@ def chunked(predict: Predict, batch: int) -> Predict:
 def mode_metrics(scores: Scores, y: npt.ArrayLike, policy: ScoringPolicy) -> dict[str, Any]:
     """Accuracy/loss/AUC and ECE before and after calibration, for both modes."""
     out: dict[str, Any] = {"windows_per_review": round(scores.windows_per_review, 3)}
-    for mode in ("whole", "last"):
-        z = getattr(scores, mode)
+    for mode in MODES:
+        z = policy_logits(scores, policy, mode)
         raw, calibrated_p = sigmoid(z), calibrated(z, policy, mode)
         out[mode] = classification_metrics(y, calibrated_p) | {
             "ece_uncalibrated": expected_calibration_error(raw, y),

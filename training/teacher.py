@@ -32,6 +32,10 @@ C = 16.0  # chosen on the validation split among 1/4/16 (0.9076 / 0.9196 / 0.922
 FOLDS = 5
 NB_SMOOTHING = 1.0
 SKIP_IDS = frozenset({0, 1})  # padding and the start token carry no sentiment
+# Self-training: unlabelled reviews the first teacher scores at |logit| >= this join its training
+# set with that label. 1.0 beat 2.0 on movie validation (training/teacher_pseudo.py: 0.9010 vs
+# 0.8999 full review, 0.8951 vs 0.8937 window mean; the fit-split teacher alone 0.8961 / 0.8921).
+PSEUDO_THRESHOLD = 1.0
 
 
 def _as_text(rows: Sequence[Sequence[int]]) -> list[str]:
@@ -87,6 +91,23 @@ def fit_teacher(
     return Teacher(vectorizer, ratios, model)
 
 
+def self_train(
+    rows: Sequence[Sequence[int]],
+    labels: Sequence[int],
+    unlabelled: Sequence[Sequence[int]],
+    threshold: float = PSEUDO_THRESHOLD,
+) -> Teacher:
+    """Fit, label the unlabelled reviews the fit is confident about, refit on both."""
+    if threshold < 0:
+        raise ValueError("threshold must be >= 0")
+    z = fit_teacher(rows, labels).logits(unlabelled)
+    keep = np.flatnonzero(np.abs(z) >= threshold)
+    return fit_teacher(
+        [*rows, *(unlabelled[int(i)] for i in keep)],
+        [*labels, *(int(z[i] >= 0) for i in keep)],
+    )
+
+
 @dataclass
 class CrossFitTeacher:
     """``FOLDS`` teachers; review ``i`` is scored by the one that did not train on it."""
@@ -107,8 +128,14 @@ class CrossFitTeacher:
 
 
 def cross_fit_teacher(
-    rows: Sequence[Sequence[int]], labels: Sequence[int], folds: int = FOLDS, seed: int = SEED
+    rows: Sequence[Sequence[int]],
+    labels: Sequence[int],
+    folds: int = FOLDS,
+    seed: int = SEED,
+    unlabelled: Sequence[Sequence[int]] | None = None,
 ) -> CrossFitTeacher:
+    """With ``unlabelled``, each fold's teacher is self-trained (its own pseudo-labels, never
+    those of a teacher that saw the held-out fold)."""
     if folds < 2:
         raise ValueError("folds must be >= 2")
     y = np.asarray(labels)
@@ -117,5 +144,10 @@ def cross_fit_teacher(
     teachers = []
     for f, (train_idx, held_out) in enumerate(skf.split(np.zeros(len(y)), y)):
         fold_of[held_out] = f
-        teachers.append(fit_teacher([rows[int(i)] for i in train_idx], y[train_idx]))
+        fold_rows, fold_y = [rows[int(i)] for i in train_idx], y[train_idx]
+        teachers.append(
+            fit_teacher(fold_rows, fold_y)
+            if unlabelled is None
+            else self_train(fold_rows, list(fold_y), unlabelled)
+        )
     return CrossFitTeacher(teachers, fold_of)

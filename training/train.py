@@ -49,7 +49,7 @@ from training.student import (
     training_rows,
     unlabelled_rows,
 )
-from training.teacher import cross_fit_teacher, fit_teacher
+from training.teacher import cross_fit_teacher, fit_teacher, self_train
 from training.vocabulary import build_word_index
 
 
@@ -83,14 +83,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     log(f"vocabulary: {len(word_index)} words kept, fingerprint {config.fingerprint()[:12]}")
 
     teacher, cross_fitted = None, None
-    if args.teacher == "nblr":
+    if args.teacher in ("nblr", "nblr-self"):
         fit_ids = [tokenizer.to_ids(t)[0] for t in fit_texts]
-        teacher = fit_teacher(fit_ids, fit_y)  # reported as a baseline
+        pseudo = (
+            [tokenizer.to_ids(t)[0] for t in unlabelled] if args.teacher == "nblr-self" else None
+        )
+        teacher = (
+            fit_teacher(fit_ids, fit_y) if pseudo is None else self_train(fit_ids, fit_y, pseudo)
+        )
         val_teacher = teacher.probabilities([tokenizer.to_ids(t)[0] for t in val_texts])
         log(
-            f"teacher (NB-LR bigrams) validation accuracy {((val_teacher >= 0.5) == val_y).mean():.4f}"
+            f"teacher ({args.teacher}, bigrams) validation accuracy {((val_teacher >= 0.5) == val_y).mean():.4f}"
         )
-        cross_fitted = cross_fit_teacher(fit_ids, fit_y)  # gives the training targets
+        cross_fitted = cross_fit_teacher(fit_ids, fit_y, unlabelled=pseudo)  # the targets
     if teacher is None and args.spans == 0:
         x_fit, y_fit_arr = windows(tokenizer, fit_texts, fit_y, args.windows)
         rows = TrainingRows(x_fit, y_fit_arr.astype(np.float32), len(x_fit), 0)

@@ -166,14 +166,22 @@ def _review_logit(
 ) -> float:
     """Calibrated log-odds of the review: what ``combine`` maps through the sigmoid."""
     cal = policy.platt.get(plan.mode)
-    z = float(window_logits.mean())
+    z = float(window_logits @ _weights(plan, policy, slope=1.0))
     return cal.a * z + cal.b if cal is not None else z
 
 
-def _scale(plan: Plan, policy: ScoringPolicy) -> float:
-    """d(review logit) / d(one window's logit): 1/k for the mean, times Platt's slope."""
-    cal = policy.platt.get(plan.mode)
-    return (cal.a if cal is not None else 1.0) / plan.n_windows
+def _weights(
+    plan: Plan, policy: ScoringPolicy, slope: float | None = None
+) -> npt.NDArray[np.float64]:
+    """d(review logit) / d(each window's logit): 1/k for the mean, plus the combiner's weight for
+    the last window (row 0) in whole mode, times Platt's slope."""
+    if slope is None:
+        cal = policy.platt.get(plan.mode)
+        slope = cal.a if cal is not None else 1.0
+    w = np.full(plan.n_windows, 1.0 / plan.n_windows)
+    if plan.mode == "whole":
+        w[0] += policy.last_weight
+    return slope * w
 
 
 def explain(plan: Plan, outputs: Sequence[float], policy: ScoringPolicy) -> Explanation:
@@ -184,9 +192,10 @@ def explain(plan: Plan, outputs: Sequence[float], policy: ScoringPolicy) -> Expl
     k = plan.n_windows
     probability = policy.combine(probs[:k].tolist(), plan.mode)
     z_windows = logit(probs[:k])
-    delta = np.zeros(len(plan.ids))  # sum over windows of (variant logit - window logit)
-    np.add.at(delta, plan.variant_position, logit(probs[k:]) - z_windows[plan.variant_window])
-    contributions = -_scale(plan, policy) * delta[plan.explained]
+    delta = np.zeros(len(plan.ids))  # weighted sum over windows of (variant - window logit)
+    change = logit(probs[k:]) - z_windows[plan.variant_window]
+    np.add.at(delta, plan.variant_position, _weights(plan, policy)[plan.variant_window] * change)
+    contributions = -delta[plan.explained]
     return assemble(
         plan.words,
         plan.explained,
@@ -216,7 +225,8 @@ def explain_gradient(
         raise ValueError(f"expected {k} outputs and attributions, got {probs.shape}")
     slots = _slots(plan.spans, plan.config, len(plan.ids))[:, plan.explained]
     per_window = np.take_along_axis(attributions.astype(np.float64), np.maximum(slots, 0), axis=1)
-    contributions = _scale(plan, policy) * np.where(slots >= 0, per_window, 0.0).sum(axis=0)
+    weighted = _weights(plan, policy)[:, None] * np.where(slots >= 0, per_window, 0.0)
+    contributions = weighted.sum(axis=0)
     return assemble(
         plan.words,
         plan.explained,

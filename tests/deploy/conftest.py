@@ -91,6 +91,8 @@ def live_replica(
         args.append(arg)
     args += ["--host", "127.0.0.1", "--port", str(port)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env_of(docs, container)}
+    if "GRPC_PORT" in env:  # V2 gRPC moves to loopback and a free port as well
+        env |= {"GRPC_PORT": str(free_port()), "GRPC_HOST": "127.0.0.1"}
     log_path = tmp_path_factory.mktemp("replica") / "server.log"
     with uvicorn_server(args, port, log_path, env) as server:
         yield server.url

@@ -194,6 +194,24 @@ def test_stdin_to_stdout_with_bad_rows_skipped() -> None:
     assert "Traceback" not in err and "\r" not in err  # stderr is not a terminal: no bar
 
 
+def test_on_unreadable_refuse_skips_or_fails_like_a_bad_row() -> None:
+    data = b'{"text": "Loved it."}\n{"text": "Der Film war langweilig und viel zu lang."}\n'
+    answered = run_cli("-", "--input-format", "jsonl", "-q", stdin=data)
+    rows = [json.loads(line) for line in answered.stdout.decode().splitlines()]
+    assert [(r["id"], r["readable"], r["reason"]) for r in rows] == [
+        (1, True, None), (2, False, "not_english")
+    ]  # fmt: skip
+    refused = run_cli("-", "--input-format", "jsonl", "--on-unreadable", "refuse", stdin=data)
+    err = refused.stderr.decode()
+    assert refused.returncode == 0, err
+    assert [json.loads(line)["id"] for line in refused.stdout.decode().splitlines()] == [1]
+    assert "<stdin>:2: unreadable_text (not_english; --on-unreadable refuse) (skipped)" in err
+    assert "scored 1 reviews (2 model rows), skipped 1, in " in err
+    failed = run_cli("-", "--input-format", "jsonl", "--on-unreadable", "refuse",
+                     "--on-error", "fail", stdin=data)  # fmt: skip
+    assert failed.returncode == 2 and "unreadable_text" in failed.stderr.decode()
+
+
 def test_on_error_fail_exits_2_without_a_traceback(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     proc = run_cli("-", "--input-format", "txt", "--on-error", "fail", "-o", str(out),

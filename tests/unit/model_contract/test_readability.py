@@ -23,7 +23,14 @@ from model_contract.readability import (
 )
 from model_contract.tokenizer import Tokenizer
 from tests.model.behaviour_suite import SUITE, Case
-from tests.readability_texts import ENGLISH_SHORT, FOREIGN, MIXED, NOT_TEXT, unreadable
+from tests.readability_texts import (
+    ENGLISH_SHORT,
+    FOREIGN,
+    MIXED,
+    NOT_TEXT,
+    SHORT_FOREIGN,
+    unreadable,
+)
 
 V3 = 3
 ROOT = Path(__file__).resolve().parents[3]
@@ -214,3 +221,51 @@ def test_the_set_figures_hold_for_every_version_from_3_on(identify: LanguageIden
         for english in (ENGLISH_SHORT, MIXED, suite_texts()):
             flagged = [v for v in decided(tokenizer, identify, english) if not v.readable]
             assert len(flagged) <= 0.02 * len(english), (version, flagged)
+
+
+def test_short_foreign_reviews_are_flagged(
+    tokenizer: Tokenizer, identify: LanguageIdentifier
+) -> None:
+    verdicts = decided(tokenizer, identify, SHORT_FOREIGN)
+    missed = [t for t, v in zip(SHORT_FOREIGN, verdicts, strict=True) if v.readable]
+    assert len(missed) <= 0.05 * len(SHORT_FOREIGN), missed
+
+
+def test_one_english_stopword_does_not_make_a_short_text_english(
+    tokenizer: Tokenizer, identify: LanguageIdentifier
+) -> None:
+    # "do" and "a" are English stopwords: a quarter of these four-word sentences, but one word
+    portuguese, hungarian = decided(
+        tokenizer, identify, ["Não gostei do final.", "A film unalmas volt."]
+    )
+    assert (portuguese.reason, portuguese.language) == ("not_english", "pt")
+    assert (hungarian.reason, hungarian.language) == ("not_english", "hu")
+    # two stopwords and a quarter of the words: English with French in it, as before
+    assert decided(tokenizer, identify, ["Great food, merci beaucoup to the chef!"])[0].readable
+
+
+def test_an_unsure_identifier_leaves_low_coverage_without_english_words_flagged(
+    tokenizer: Tokenizer,
+) -> None:
+    def unsure(text: str) -> str:
+        return ""
+
+    italian = "Bellissimo film, attori bravissimi."
+    verdict = decided(tokenizer, unsure, [italian])[0]  # type: ignore[arg-type]
+    assert (verdict.readable, verdict.reason) == (False, "low_coverage")
+    # the same coverage with English function words in it stays readable
+    assert decided(tokenizer, unsure, ["i luved this movie, it was grat"])[0].readable  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Select scenes from this film are wonderful.",
+        "Import it from Japan, the blu-ray is worth it.",
+        "Class act from start to finish.",
+        "Print quality of the DVD is poor.",
+        "$5 well spent.",
+    ],
+)
+def test_code_one_liner_patterns_leave_prose_alone(text: str) -> None:
+    assert shape_reason(text) is None

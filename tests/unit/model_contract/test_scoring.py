@@ -126,6 +126,24 @@ def test_dict_round_trip_and_legacy_default() -> None:
     assert set(ScoringPolicy.from_dict(data).platt) == {"whole"}
 
 
+def test_last_weight_round_trips_and_is_absent_when_off() -> None:
+    policy = ScoringPolicy("whole", platt={"whole": Platt(1.1, 0.0)}, last_weight=0.4)
+    assert ScoringPolicy.from_dict(policy.to_dict()) == policy
+    # v1-v4 were written without the key: they read back (and write) exactly as before
+    assert "last_weight" not in ScoringPolicy("whole").to_dict()
+    assert ScoringPolicy.from_dict({"default_mode": "whole"}).last_weight == 0.0
+
+
+def test_last_weight_adds_the_last_windows_logit_in_whole_mode_only() -> None:
+    policy = ScoringPolicy("whole", last_weight=0.5)
+    probs = [0.9, 0.2, 0.4]  # the last window first, as encode_windows orders them
+    z = float(np.mean(logit(probs))) + 0.5 * float(logit(0.9))
+    assert policy.combine(probs, "whole") == pytest.approx(float(sigmoid(z)))
+    assert policy.combine([0.9], "last") == pytest.approx(0.9)
+    # one window: mean and last are the same logit, scaled by 1 + weight
+    assert policy.combine([0.7], "whole") == pytest.approx(float(sigmoid(1.5 * logit(0.7))))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

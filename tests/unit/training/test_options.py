@@ -99,6 +99,7 @@ def test_documented_constants() -> None:
         (["--rare-word-dropout", "0.4", "--token-dropout", "0"], "needs --token-dropout > 0"),
         (["--weight-average", "1"], r"--weight-average must be 0 \(off\) or in \(0, 1\)"),
         (["--weight-average", "-0.5"], r"--weight-average must be 0 \(off\) or in \(0, 1\)"),
+        (["--teacher", "nblr-self", "--unsup", ""], "--teacher nblr-self needs --unsup"),
     ],
 )
 def test_out_of_range_values_are_refused_with_the_flag_named(argv: list[str], message: str) -> None:

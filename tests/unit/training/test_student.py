@@ -17,8 +17,10 @@ from training.student import (
     Scores,
     calibrated,
     chunked,
+    fit_last_weight,
     fit_policy,
     mode_metrics,
+    policy_logits,
     score_reviews,
     training_rows,
 )
@@ -118,11 +120,61 @@ def test_fit_policy_picks_the_more_accurate_mode() -> None:
     right = np.where(y == 1, 1.0, -1.0) * rng.uniform(0.5, 3.0, y.size)
     noisy = right * np.where(rng.random(y.size) < 0.3, -1, 1)  # 70 % right
     assert fit_policy(Scores(right, noisy, 3.0), y, 40, 16).default_mode == "whole"
-    chosen = fit_policy(Scores(noisy, right, 3.0), y, 40, 16)
-    assert chosen.default_mode == "last"
+    chosen = fit_policy(Scores(noisy, noisy[::-1].copy(), 3.0), y, 40, 16)
+    noisy_last = fit_policy(Scores(noisy[::-1].copy(), right, 3.0), y, 40, 16)
+    acc = {
+        m: np.mean((policy_logits(Scores(noisy[::-1].copy(), right, 3.0), noisy_last, m) >= 0) == y)
+        for m in ("whole", "last")
+    }
+    assert acc[noisy_last.default_mode] == max(acc.values()) == 1.0
     assert (chosen.stride, chosen.max_windows) == (40, 16)
     assert set(chosen.platt) == {"whole", "last"} and chosen.platt["whole"].a > 0
     assert fit_policy(Scores(right, right, 3.0), y, 40, 16).default_mode == "whole"  # tie
+
+
+def review_logits(n: int, seed: int, last_helps: bool) -> tuple[Scores, npt.NDArray[np.int_]]:
+    """Reviews of 3 windows: the mean is a noisy read; with ``last_helps`` the last window (part
+    of the mean, as in serving) carries the verdict, otherwise it is noise like the others."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    sign = np.where(y == 1, 1.0, -1.0)
+    last = (2.0 * sign if last_helps else 0.0) + rng.normal(0, 1.5, n)
+    others = 0.6 * sign[:, None] + rng.normal(0, 2.0, (n, 2))
+    return Scores((last + others.sum(axis=1)) / 3, last, 3.0), y
+
+
+def test_combiner_weights_the_last_window_when_it_carries_the_verdict() -> None:
+    scores, y = review_logits(3000, seed=11, last_helps=True)
+    weight = fit_last_weight(scores, y)
+    assert weight > 0.2
+    policy = fit_policy(scores, y, 80, 32)
+    assert policy.last_weight == weight
+    served = np.mean((policy_logits(scores, policy, "whole") >= 0) == y)
+    assert served > np.mean((scores.whole >= 0) == y) + 0.01
+
+
+def test_combiner_stays_off_when_the_last_window_adds_nothing() -> None:
+    scores, y = review_logits(3000, seed=12, last_helps=False)
+    assert fit_last_weight(scores, y) == 0.0
+    assert fit_policy(scores, y, 80, 32).last_weight == 0.0
+
+
+@pytest.mark.parametrize("last_weight", [0.0, 0.35])
+@pytest.mark.parametrize("mode", ["whole", "last"])
+def test_policy_logits_then_calibrated_is_combine_vectorised(mode: str, last_weight: float) -> None:
+    platt = {"whole": Platt(1.4, -0.2), "last": Platt(0.7, 0.3)}
+    policy = ScoringPolicy(platt=platt, last_weight=last_weight)  # type: ignore[arg-type]
+    rng = np.random.default_rng(2)
+    reviews = [rng.random(int(rng.integers(1, 6))) for _ in range(50)]
+    scores = Scores(
+        np.array([np.mean(logit(p)) for p in reviews]),
+        np.array([logit(p[0]) for p in reviews]),
+        3.0,
+    )
+    z = policy_logits(scores, policy, mode)  # type: ignore[arg-type]
+    served = [list(p) if mode == "whole" else [p[0]] for p in reviews]  # "last": one row is sent
+    expected = [policy.combine(rows, mode) for rows in served]  # type: ignore[arg-type]
+    np.testing.assert_allclose(calibrated(z, policy, mode), expected, rtol=1e-9)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("mode", ["whole", "last"])

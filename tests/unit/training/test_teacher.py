@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.teacher import FOLDS, CrossFitTeacher, Teacher, cross_fit_teacher, fit_teacher
+from training.teacher import (
+    FOLDS,
+    CrossFitTeacher,
+    Teacher,
+    cross_fit_teacher,
+    fit_teacher,
+    self_train,
+)
 
 GOOD, BAD = 10, 11  # the only ids that carry the label in the synthetic corpus
 NEUTRAL = np.arange(20, 120)
@@ -136,3 +143,42 @@ def test_ngram_range_is_a_parameter() -> None:
     bigrams, trigrams = fit_teacher(rows, labels), fit_teacher(rows, labels, ngrams=(1, 3))
     assert len(trigrams.ratios) > len(bigrams.ratios)
     assert ((trigrams.probabilities(rows) >= 0.5) == np.asarray(labels)).mean() > 0.95
+
+
+def test_self_training_learns_a_word_only_the_unlabelled_reviews_pair_with_the_label() -> None:
+    # Labelled reviews carry GOOD/BAD; unlabelled ones carry GOOD/BAD *and* a new word each
+    # (12 with GOOD, 13 with BAD). Only the pseudo-labels can teach the new words.
+    rows, labels = corpus(200, seed=7)
+    rng = np.random.default_rng(8)
+    unlabelled = []
+    for _ in range(300):
+        good = bool(rng.integers(0, 2))
+        unlabelled.append(
+            [1, *(int(i) for i in rng.choice(NEUTRAL, 8)), *((GOOD, 12) if good else (BAD, 13))]
+        )
+    plain, selfish = fit_teacher(rows, labels), self_train(rows, labels, unlabelled)
+    z_plain, z_self = plain.logits([[1, 12], [1, 13]]), selfish.logits([[1, 12], [1, 13]])
+    assert z_plain[0] == pytest.approx(z_plain[1])  # unseen words: no opinion
+    assert z_self[0] > 0.5 > -0.5 > z_self[1]
+
+
+def test_self_training_keeps_only_confident_pseudo_labels() -> None:
+    rows, labels = corpus(200, seed=9)
+    noise = [
+        [1, *(int(i) for i in np.random.default_rng(k).choice(NEUTRAL, 8)), 14] for k in range(200)
+    ]
+    # neutral reviews score near 0: none is confident, so word 14 stays unknown
+    z = self_train(rows, labels, noise).logits([[1, 14]])
+    assert abs(z[0]) < 0.5
+    with pytest.raises(ValueError, match="threshold"):
+        self_train(rows, labels, noise, threshold=-1.0)
+
+
+def test_self_trained_cross_fit_teachers_never_saw_their_held_out_fold(
+    noise_corpus: tuple[list[list[int]], list[int]],
+) -> None:
+    rows, labels = noise_corpus
+    unlabelled, _ = corpus(100, seed=10)
+    cf = cross_fit_teacher(rows, labels, unlabelled=unlabelled)
+    p = cf.probabilities(rows, np.arange(len(rows)))
+    assert 0.3 < np.mean((p >= 0.5) == np.asarray(labels)) < 0.7

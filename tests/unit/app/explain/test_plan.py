@@ -37,6 +37,9 @@ POLICIES = {
         platt={"whole": Platt(1.3, -0.2), "last": Platt(0.9, 0.1)},
     ),
     "plain": ScoringPolicy(stride=5, max_windows=32),
+    "last-window weight": ScoringPolicy(  # the whole-mode combiner of newer artifacts
+        stride=3, max_windows=4, platt={"whole": Platt(1.1, 0.05)}, last_weight=0.6
+    ),
 }
 
 
