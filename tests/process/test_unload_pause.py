@@ -4,9 +4,11 @@ A real server under a steady trickle of ``/predict`` swaps versions 2 -> 3 -> 2 
 in and out of ``MODEL_DIR``). Each unload logs how long its collection held the event loop and
 the CPU time of that collection (``collected in X ms on the event loop, Y ms CPU``): the old code
 unfroze every object (TensorFlow's ~370k) and collected them all, 150-900 ms of CPU per unload;
-now only the generations holding the model versions are collected (~5 ms). The CPU time is
-asserted (< 20 ms), not the wall time: on a crowded machine the wall time also counts the moments
-the process was not scheduled at all, which no code of ours causes. The loop-lag metric
+now only the generations holding the model versions are collected (5-10 ms idle, 7-23 ms on the
+2-core box at load average 10-12). The CPU time is asserted, not the wall time: on a crowded
+machine the wall time also counts the moments the process was not scheduled at all, which no code
+of ours causes; the bound is 50 ms, so that a crowded CI machine does not fail it and a full
+collection (150 ms and more) does. The loop-lag metric
 (``app/loop_lag.py``) must be exported and sampling.
 """
 
@@ -62,6 +64,6 @@ def test_an_unload_holds_the_event_loop_briefly(tmp_path: Path) -> None:
         log = server.log()
     cpu = [float(ms) for ms in re.findall(r"event loop, ([\d.]+) ms CPU\)", log)]
     assert len(cpu) == 2, log[-3000:]
-    assert max(cpu) < 20.0, cpu
+    assert max(cpu) < 50.0, cpu
     assert metric(metrics, LAG, le="+Inf") > 100  # sampled every 10 ms throughout
     assert statuses and set(statuses) == {200}, set(statuses)
