@@ -8,7 +8,8 @@ every answer is recorded with its time. Each case injects one fault, waits for t
 recover, and reports what the clients saw in the case's window (statuses, connection errors) and
 the recovery time; then its checks. Writes ``bench/results/chaos.json``; exit 1 if a check failed.
 
-- ``kill``: ``docker compose kill -s SIGKILL api``; ``restart: unless-stopped`` brings it back;
+- ``kill``: ``kill -9`` of the service's process (from the host); ``restart: unless-stopped``
+  brings it back;
   ``SentimentApiRestarted`` fires in Prometheus, then resolves.
 - ``raise``: one model call raises (``app/chaos.py`` cue ``raise_once``): that batch's requests get
   500 ``inference_failed``, the next are served, ``sentiment_batch_errors_total`` counts one.
@@ -29,6 +30,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -91,8 +93,13 @@ def ready(stack: Stack) -> bool:
 
 
 def case_kill(stack: Stack, load: Load) -> dict[str, Any]:
+    # The service's process, killed from the host: `docker kill` would count as a manual stop,
+    # which no restart policy undoes; a process that dies is restarted (unless-stopped).
+    container = stack.run("ps", "-q", "api")
+    pid = subprocess.run(["docker", "inspect", "-f", "{{.State.Pid}}", container],
+                         capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     started = time.monotonic()
-    stack.run("kill", "-s", "SIGKILL", "api")
+    os.kill(int(pid), signal.SIGKILL)
     down = wait(lambda: not ready(stack), 30, 0.05)
     back = wait(lambda: ready(stack), 300)
     recovery = time.monotonic() - started if back is not None else None
