@@ -1,6 +1,7 @@
 """Profile the service's request path under load with py-spy and print the hottest functions.
 
     python -m bench.profile [--model-dir DIR] [-c 64] [--seconds 15] [--env KEY=VALUE ...]
+    python -m bench.profile --protocol v2_grpc     # or v2_rest: the V2 routes (bench.v2's loads)
 
 Starts the service (real uvicorn subprocess), drives it with the load generator, samples it with
 ``py-spy record --format raw`` (all threads, GIL holders and idle excluded), and aggregates the
@@ -20,7 +21,8 @@ from typing import Any
 
 from bench import measure
 from bench.reviews import load_reviews, write_bodies
-from bench.server import Server
+from bench.server import Server, free_port
+from bench.v2 import grpc_load, write_v2_bodies
 
 PY_SPY = Path(os.environ.get("VIRTUAL_ENV", ".venv")) / "bin" / "py-spy"
 
@@ -56,8 +58,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--env", nargs="*", default=[], help="extra KEY=VALUE for the server")
     ap.add_argument("--gil", action="store_true", help="only samples holding the GIL")
     ap.add_argument("--save", type=Path, help="keep the collapsed stacks here")
+    ap.add_argument("--protocol", choices=["predict", "v2_rest", "v2_grpc"], default="predict")
     args = ap.parse_args(argv)
     env = {"MODEL_DIR": str(Path(args.model_dir).resolve())}
+    grpc_port = free_port()
+    if args.protocol == "v2_grpc":
+        env["GRPC_PORT"] = str(grpc_port)
     env.update(kv.split("=", 1) for kv in args.env)
     texts, _ = load_reviews(4000)
     with (
@@ -66,12 +72,17 @@ def main(argv: list[str] | None = None) -> None:
     ):
         bodies = Path(tmp) / "bodies.jsonl"
         write_bodies(texts, bodies)
+        v2_bodies = Path(tmp) / "v2.jsonl"
+        write_v2_bodies(texts, v2_bodies)
+        c, n, max_s = args.concurrency, 10**7, args.seconds + 3
+        v2_url = srv.url.replace("/predict", "/v2/models/imdb_lstm/infer")
+        drive = {
+            "predict": lambda: measure.loadgen(srv.url, bodies, c, n, max_s),
+            "v2_rest": lambda: measure.loadgen(v2_url, v2_bodies, c, n, max_s),
+            "v2_grpc": lambda: grpc_load(f"127.0.0.1:{grpc_port}", bodies, c, n, max_s),
+        }[args.protocol]
         result: dict[str, Any] = {}
-        load = threading.Thread(
-            target=lambda: result.update(
-                measure.loadgen(srv.url, bodies, args.concurrency, 10**7, args.seconds + 3)
-            )
-        )
+        load = threading.Thread(target=lambda: result.update(drive()))
         load.start()
         out = Path(tmp) / "stacks.txt"
         assert srv.proc is not None
