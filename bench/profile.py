@@ -76,13 +76,17 @@ def main(argv: list[str] | None = None) -> None:
         write_v2_bodies(texts, v2_bodies)
         c, n, max_s = args.concurrency, 10**7, args.seconds + 3
         v2_url = srv.url.replace("/predict", "/v2/models/imdb_lstm/infer")
-        drive = {
-            "predict": lambda: measure.loadgen(srv.url, bodies, c, n, max_s),
-            "v2_rest": lambda: measure.loadgen(v2_url, v2_bodies, c, n, max_s),
-            "v2_grpc": lambda: grpc_load(f"127.0.0.1:{grpc_port}", bodies, c, n, max_s),
-        }[args.protocol]
         result: dict[str, Any] = {}
-        load = threading.Thread(target=lambda: result.update(drive()))
+
+        def drive() -> None:
+            if args.protocol == "v2_grpc":
+                result.update(grpc_load(f"127.0.0.1:{grpc_port}", bodies, c, n, max_s))
+            elif args.protocol == "v2_rest":
+                result.update(measure.loadgen(v2_url, v2_bodies, c, n, max_s))
+            else:
+                result.update(measure.loadgen(srv.url, bodies, c, n, max_s))
+
+        load = threading.Thread(target=drive)
         load.start()
         out = Path(tmp) / "stacks.txt"
         assert srv.proc is not None

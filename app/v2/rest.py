@@ -118,6 +118,7 @@ async def model_infer(request: Request) -> Response:
 
     async def work(runtime: Runtime) -> Response:
         core.check_auth(runtime, request.headers.get("authorization"))
+        core.check_model(runtime, name, version)  # 404 before the body is read
         if request.headers.get("content-encoding", "identity").lower() != "identity":
             raise core.V2Error(400, "compressed request bodies are not supported", "validation")
         body = await request.body()  # at most MAX_BODY_BYTES (413 from the middleware)
