@@ -31,6 +31,7 @@ from app.errors import install_error_handlers, prescreen_response
 from app.explain import routes as explain_routes
 from app.fastpath import FastPredict, ServiceApp, exception_handlers
 from app.logging_setup import announce_ready, configure_logging
+from app.loop_lag import LoopLagMonitor
 from app.middleware import RequestMiddleware
 from app.model_server import RunnerFactory, describe_load_error
 from app.openapi import install_openapi
@@ -150,10 +151,13 @@ def create_app(
         )
         restore = install_drain_handlers(runtime)
         explain_routes.warm(app, default, settings)
+        lag = LoopLagMonitor(runtime.metrics.registry)  # app/loop_lag.py
+        lag.start()
         try:
             yield
         finally:
             announcer.cancel()
+            await lag.stop()
             logger.info("shutting down: draining batcher")
             await v2.stop()  # in-flight RPCs finish first: they need the batcher
             await runtime.stop()
