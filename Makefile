@@ -15,11 +15,12 @@ PYTEST_ARGS ?=
 TRAIN_ARGS  ?=
 BENCH_ARGS  ?=
 GPU_CHECK_ARGS ?=
+SOAK_ARGS ?=
 
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: help serve test lint format train train-smoke bench fuzz compose-smoke compose-reload-check gpu-check requirements venv clean
+.PHONY: help serve test lint format train train-smoke bench soak fuzz compose-smoke compose-reload-check gpu-check requirements venv clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -68,6 +69,9 @@ train-smoke: $(DEV_STAMP) ## the whole training recipe on the committed sample (
 
 bench: $(DEV_STAMP) ## run the benchmarks (results under bench/results/)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+soak: $(DEV_STAMP) ## 30 min of mixed load, hot swaps, slow clients, bad bodies (SOAK_ARGS="--minutes 120")
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 fuzz: $(DEV_STAMP) ## schemathesis --checks all on every POST route of a local server (FUZZ_EXAMPLES=200)
 	BIN=$(BIN) scripts/fuzz.sh

@@ -5,7 +5,8 @@ thread takes what is queued (up to ``max_batch_size``), optionally waits up to `
 a batch to fill, runs the batch function once, hands the results back to the loop in one
 ``call_soon_threadsafe`` callback and takes the next batch straight away. With ``max_delay_s == 0``
 an idle thread runs a lone item at once - no latency cost at low load - while items arriving
-during a model call form the next batch.
+during a model call form the next batch. ``submit_group`` gives a caller one future for all its
+items (a review's windows): no per-item future to create, wake and gather on the loop.
 
 Background items (``/explain``'s rows) wait in a queue of their own: a batch takes the foreground
 first, then as many background items as ``background_room(n foreground)`` allows (an
@@ -22,8 +23,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from app.batch_items import BatchHooks as BatchHooks  # re-exported: the batcher's public API
+from app.batch_items import Group, Pending, deliver
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -36,26 +39,6 @@ class QueueFull(Exception):
 
 class BatcherClosed(Exception):
     """The batcher is shutting down (or not started) and accepts no new items."""
-
-
-@dataclass(slots=True)
-class _Pending(Generic[T, R]):
-    item: T
-    future: asyncio.Future[R]
-    enqueued: float
-
-
-class BatchHooks:
-    """Observation points (metrics). Called from the loop *and* the model thread: thread-safe."""
-
-    def on_depth(self, depth: int) -> None:
-        """Queue depth changed."""
-
-    def on_dequeue(self, waits: Sequence[float]) -> None:
-        """A batch left the queue; seconds each item waited."""
-
-    def on_batch(self, size: int, seconds: float, error: BaseException | None) -> None:
-        """One call of the batch function finished."""
 
 
 class Batcher(Generic[T, R]):
@@ -81,11 +64,11 @@ class Batcher(Generic[T, R]):
         self._name = name
         # The queue and the flags below are shared with the model thread: guarded by _cond.
         self._cond = threading.Condition()
-        self._queue: deque[_Pending[T, R]] = deque()
-        self._background: deque[_Pending[T, R]] = deque()
+        self._queue: deque[Pending[T, R]] = deque()
+        self._background: deque[Pending[T, R]] = deque()
         self._accepting = False
         self._hurry = False
-        self._in_flight: list[_Pending[T, R]] = []
+        self._in_flight: list[Pending[T, R]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped: asyncio.Future[None] | None = None  # resolved on the loop at thread exit
@@ -114,18 +97,35 @@ class Batcher(Generic[T, R]):
 
     def submit_many(self, items: Sequence[T], background: bool = False) -> list[asyncio.Future[R]]:
         """Enqueue all items or none (``QueueFull``: both queues count); futures in input order."""
+        loop, now = self._open_loop(), time.perf_counter()
+        futures: list[asyncio.Future[R]] = [loop.create_future() for _ in items]
+        self._enqueue([Pending(i, f, now) for i, f in zip(items, futures, strict=True)], background)
+        return futures
+
+    def submit_group(self, items: Sequence[T], background: bool = False) -> asyncio.Future[list[R]]:
+        """Like ``submit_many``, but one future for the results of all items, in input order.
+
+        It fails with the first error of any of its batches; cancelling it drops the items
+        not yet taken.
+        """
+        loop, now = self._open_loop(), time.perf_counter()
+        future: asyncio.Future[list[R]] = loop.create_future()
+        group = Group(len(items))
+        self._enqueue([Pending(x, future, now, group, i) for i, x in enumerate(items)], background)
+        return future
+
+    def _open_loop(self) -> asyncio.AbstractEventLoop:
         if not self._accepting or self._loop is None:
             raise BatcherClosed(f"{self._name} is not accepting work")
-        loop, now = self._loop, time.perf_counter()
+        return self._loop
+
+    def _enqueue(self, pending: list[Pending[T, R]], background: bool) -> None:
         with self._cond:
-            if self.depth + len(items) > self.max_queue_size:
+            if self.depth + len(pending) > self.max_queue_size:
                 raise QueueFull(f"{self._name} queue full ({self.depth}/{self.max_queue_size})")
-            futures: list[asyncio.Future[R]] = [loop.create_future() for _ in items]
-            queue = self._background if background else self._queue
-            queue.extend(_Pending(i, f, now) for i, f in zip(items, futures, strict=True))
+            (self._background if background else self._queue).extend(pending)
             self._cond.notify()
             self._hooks.on_depth(self.depth)  # under the lock: the gauge never goes stale
-        return futures
 
     def hurry(self) -> None:
         """Stop holding batches open for ``max_delay_s`` (draining: finish, don't wait for more)."""
@@ -173,7 +173,7 @@ class Batcher(Generic[T, R]):
         finally:
             self._call_on_loop(self._set_stopped)
 
-    def _take_batch(self) -> list[_Pending[T, R]] | None:
+    def _take_batch(self) -> list[Pending[T, R]] | None:
         """Wait for work, then pop up to ``max_batch_size`` live items (None: closed and empty)."""
         with self._cond:
             while not self._queue and not self._background:
@@ -187,7 +187,7 @@ class Batcher(Generic[T, R]):
                     if remaining <= 0:
                         break
                     self._cond.wait(remaining)
-            batch: list[_Pending[T, R]] = []
+            batch: list[Pending[T, R]] = []
             self._pop(self._queue, batch, self.max_batch_size)
             self._pop(
                 self._background,
@@ -199,7 +199,7 @@ class Batcher(Generic[T, R]):
         return batch
 
     @staticmethod
-    def _pop(queue: deque[_Pending[T, R]], batch: list[_Pending[T, R]], limit: int) -> None:
+    def _pop(queue: deque[Pending[T, R]], batch: list[Pending[T, R]], limit: int) -> None:
         while queue and len(batch) < limit:
             pending = queue.popleft()
             # A caller that gave up (timeout/disconnect) is skipped; reading done() from this
@@ -207,7 +207,7 @@ class Batcher(Generic[T, R]):
             if not pending.future.done():
                 batch.append(pending)
 
-    def _run_batch(self, batch: list[_Pending[T, R]]) -> None:
+    def _run_batch(self, batch: list[Pending[T, R]]) -> None:
         started = time.perf_counter()
         self._hooks.on_dequeue([started - p.enqueued for p in batch])
         items = [p.item for p in batch]
@@ -221,7 +221,7 @@ class Batcher(Generic[T, R]):
             error = exc
             logger.exception("%s batch of %d failed", self._name, len(items))
         self._hooks.on_batch(len(items), time.perf_counter() - started, error)
-        self._call_on_loop(self._deliver, batch, results, error)
+        self._call_on_loop(deliver, batch, results, error)
         with self._cond:
             self._in_flight = []
 
@@ -233,18 +233,6 @@ class Batcher(Generic[T, R]):
             logger.warning("%s: event loop closed before results could be delivered", self._name)
 
     # --- back on the event loop ------------------------------------------------------------
-    @staticmethod
-    def _deliver(
-        batch: list[_Pending[T, R]], results: Sequence[R], error: BaseException | None
-    ) -> None:
-        for i, p in enumerate(batch):
-            if p.future.done():
-                continue
-            if error is not None:
-                p.future.set_exception(error)
-            else:
-                p.future.set_result(results[i])
-
     def _set_stopped(self) -> None:
         if self._stopped is not None and not self._stopped.done():
             self._stopped.set_result(None)

@@ -20,14 +20,18 @@ from functools import partial
 from types import FrameType
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.types import ASGIApp
 
 from app.config import Settings, StartupError, load_settings
 from app.docs_pages import install_docs
 from app.errors import install_error_handlers, prescreen_response
 from app.explain import routes as explain_routes
+from app.fastpath import FastPredict, ServiceApp, exception_handlers
 from app.logging_setup import announce_ready, configure_logging
+from app.loop_lag import LoopLagMonitor
 from app.middleware import RequestMiddleware
 from app.model_server import RunnerFactory, describe_load_error
 from app.openapi import install_openapi
@@ -147,10 +151,13 @@ def create_app(
         )
         restore = install_drain_handlers(runtime)
         explain_routes.warm(app, default, settings)
+        lag = LoopLagMonitor(runtime.metrics.registry)  # app/loop_lag.py
+        lag.start()
         try:
             yield
         finally:
             announcer.cancel()
+            await lag.stop()
             logger.info("shutting down: draining batcher")
             await v2.stop()  # in-flight RPCs finish first: they need the batcher
             await runtime.stop()
@@ -158,7 +165,7 @@ def create_app(
             restore()
             logger.info("shutdown complete")
 
-    app = FastAPI(
+    app = ServiceApp(  # FastAPI with the predict routes' shortcut (app/fastpath.py)
         title="IMDB sentiment service",
         version="1.0",
         description="LSTM sentiment classifier with dynamic batching. Review text is never logged.",
@@ -190,6 +197,8 @@ def create_app(
     # Each pre-screened path is checked against its own request model (not /predict's for all).
     screens: dict[str, type[BaseModel]] = dict.fromkeys(predict_paths, PredictRequest)
     schemas = (screens | explain_routes.SCHEMAS).items()
+    fast = fast_paths(app, predict_router)
+    app.fast_paths = frozenset(fast)
     app.add_middleware(
         RequestMiddleware,
         metrics=runtime.metrics,
@@ -198,8 +207,26 @@ def create_app(
         prescreen={p: partial(prescreen_response, runtime.metrics, schema=s) for p, s in schemas},
         api_key=settings.api_key.get_secret_value().encode() if settings.api_key else None,
         protected_paths=predict_paths,
+        fast=fast,
     )
     return app
+
+
+def fast_paths(app: FastAPI, router: APIRouter) -> dict[str, Callable[[ASGIApp], ASGIApp]]:
+    """Each predict route's fast path (``app.fastpath``), around the app it falls back to.
+
+    Off when FastAPI's own OpenTelemetry support is configured: its spans come from FastAPI's
+    route handling, which the fast path skips.
+    """
+    telemetry = getattr(app, "_native_telemetry", None)  # FastAPI's, private: checked once
+    if telemetry is not None and telemetry.enabled():
+        return {}
+    handlers = exception_handlers(app.exception_handlers)
+    return {
+        route.path: partial(FastPredict, endpoint=route.endpoint, handlers=handlers)
+        for route in router.routes
+        if isinstance(route, APIRoute) and "POST" in (route.methods or ())
+    }
 
 
 def __getattr__(name: str) -> FastAPI:

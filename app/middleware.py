@@ -48,8 +48,12 @@ class RequestMiddleware:
         prescreen: Mapping[str, Callable[[bytes], ASGIApp | None]] | None = None,
         api_key: bytes | None = None,
         protected_paths: frozenset[str] = frozenset(),
+        fast: Mapping[str, Callable[[ASGIApp], ASGIApp]] | None = None,
     ) -> None:
         self.app = app
+        # POST path -> its fast path (app.fastpath), built around this middleware's app, which
+        # it falls back to for anything but a valid JSON request.
+        self._fast = {path: make(app) for path, make in (fast or {}).items()}
         self.api_key = api_key
         self.protected_paths = protected_paths
         self.prescreen = prescreen or {}  # path -> its own schema's check: one per route
@@ -98,7 +102,8 @@ class RequestMiddleware:
                 # solving dependencies, so a stranger could make it parse 1 MB per request.
                 await self._unauthorized(send_wrapper)
             elif scope["method"] in BODY_METHODS:
-                await self._with_body_limit(scope, receive, send_wrapper)
+                app = self._fast.get(path, self.app) if scope["method"] == "POST" else self.app
+                await self._with_body_limit(app, scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive, send_wrapper)
         except Exception:
@@ -118,7 +123,9 @@ class RequestMiddleware:
             )  # fmt: skip
             request_id_var.reset(id_token)
 
-    async def _with_body_limit(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _with_body_limit(
+        self, app: ASGIApp, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         """413 by Content-Length up front, else (chunked upload) by counting what arrives.
 
         Large JSON bodies for the pre-screened routes are read here and checked by
@@ -134,7 +141,7 @@ class RequestMiddleware:
                 length.isdigit() and int(length) > PRESCREEN_MIN_BYTES and self._screened(scope)
             ):
                 # The server enforces Content-Length: the body cannot exceed what was declared.
-                await self.app(scope, receive, send)
+                await app(scope, receive, send)
                 return
         body = await self._read_body(scope, receive, send)
         if body is None:
@@ -153,7 +160,7 @@ class RequestMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        await app(scope, replay, send)
 
     def _screened(self, scope: Scope) -> bool:
         if scope.get("path") not in self.prescreen:

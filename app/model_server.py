@@ -142,6 +142,12 @@ class ModelServer:
         ``background`` rows (``/explain``) queue behind the others."""
         return self._batcher.submit_many(rows, background)
 
+    def submit_group(
+        self, rows: Sequence[Row], background: bool = False
+    ) -> asyncio.Future[list[float]]:
+        """``submit``, with one future for all the rows' outputs (in order)."""
+        return self._batcher.submit_group(rows, background)
+
     def hurry(self) -> None:
         """Draining: run what is queued without waiting for batches to fill."""
         self.state = "draining"

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from app.batcher import BatcherClosed, QueueFull
 from app.config import Settings
@@ -214,14 +214,13 @@ class Runtime:
         being unloaded leaves the routing table before its batcher stops accepting.
         """
         try:
-            futures = server.submit(rows, background)
+            waiter = server.submit_group(rows, background)
         except QueueFull as exc:
             raise ServiceUnavailable("queue_full", "server overloaded, retry later") from exc
         except BatcherClosed as exc:
             raise ServiceUnavailable("shutting_down", "server is shutting down") from exc
-        # One timer per request instead of ``asyncio.timeout`` + ``gather`` (cheaper on the loop);
-        # a single text (the common case) awaits its future directly.
-        waiter: asyncio.Future[Any] = futures[0] if len(futures) == 1 else asyncio.gather(*futures)
+        # One future for all the rows (no per-row futures to gather) and one timer per request
+        # instead of ``asyncio.timeout`` (cheaper on the loop).
         timed_out = False
 
         def expire() -> None:
@@ -232,17 +231,13 @@ class Runtime:
         timeout_s = self.settings.request_timeout_s
         timer = asyncio.get_running_loop().call_later(timeout_s, expire)
         try:
-            result = await waiter
+            return await waiter
         except asyncio.CancelledError:
-            for fut in futures:  # the batcher skips cancelled items; a running batch is unharmed
-                fut.cancel()
+            waiter.cancel()  # the batcher skips the rows not yet taken; a running batch is unharmed
             if timed_out:
                 raise RequestTimedOut(f"no result within {timeout_s}s") from None
             raise
         except Exception as exc:
-            for fut in futures:
-                fut.cancel()
             raise InferenceFailed("model call failed") from exc
         finally:
             timer.cancel()
-        return cast(list[float], [result] if len(futures) == 1 else result)

@@ -38,6 +38,7 @@ class _Conn(asyncio.Protocol):
         self.waiter: asyncio.Future[tuple[int, bool]] | None = None
         self.retry_after = False
         self.closed = False
+        self.last_used = time.perf_counter()  # bench.openloop: stale idle connections are dropped
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]

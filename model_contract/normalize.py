@@ -34,6 +34,11 @@ _GREEK = "οαεινρκτυΑΒΕΖΗΙΚΜΝΟΡΤΥΧ"
 _GREEK_LATIN = "oaeivpktuABEZHIKMNOPTYX"
 _LOOKALIKE = str.maketrans(_CYRILLIC + _GREEK, _CYR_LATIN + _GREEK_LATIN)
 _LOOKALIKE_CHARS = frozenset(_CYRILLIC + _GREEK)
+# Presence checks by regex: ``str.translate`` with a dict and ``frozenset.isdisjoint`` walk a
+# non-ASCII text in Python-object steps (~160 and ~30 us for a 2 KB review), a character class
+# search in C (~5 us). The texts that hold none (nearly all) then skip both.
+_INVISIBLE_SEARCH = re.compile("[" + "".join(map(chr, _INVISIBLE)) + "]").search
+_LOOKALIKE_SEARCH = re.compile("[" + "".join(sorted(_LOOKALIKE_CHARS)) + "]").search
 _WORD = re.compile(r"[^\W_]+")
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
 _NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f]")
@@ -43,7 +48,9 @@ def nfkc(text: str) -> str:
     """Invisible characters removed, NFKC, look-alikes mapped back to Latin in Latin text."""
     if text.isascii():  # nothing to do, and the common case: one C-level check
         return text
-    return _fold_lookalikes(unicodedata.normalize("NFKC", text.translate(_INVISIBLE)))
+    if _INVISIBLE_SEARCH(text) is not None:
+        text = text.translate(_INVISIBLE)
+    return _fold_lookalikes(unicodedata.normalize("NFKC", text))
 
 
 def nfkc_with_offsets(text: str) -> tuple[str, list[int]]:
@@ -62,7 +69,7 @@ def nfkc_with_offsets(text: str) -> tuple[str, list[int]]:
 
 
 def _fold_lookalikes(text: str) -> str:
-    if _LOOKALIKE_CHARS.isdisjoint(text):
+    if _LOOKALIKE_SEARCH(text) is None:
         return text
     # A text written mostly in Latin letters gets every look-alike mapped; one written mostly in
     # Cyrillic or Greek keeps them, except inside words that also hold a Latin letter.

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import tensorflow as tf
 
-from model_contract import cudnn
+from model_contract import cudnn, shared_xla
 from model_contract.policy import BatchPolicy
 from model_contract.savedmodel import ServingSignature
 
@@ -80,16 +80,10 @@ class ModelRunner:
         self.xla = self.policy.xla
         self.kernel = cudnn.KERNEL_XLA_CPU if self.xla else cudnn.KERNEL_SAVEDMODEL
         self.batch_sizes = self.policy.padded_sizes
-        # The concrete function, not the tf.function: skips ~100 us of Python dispatch per call.
-        self._compiled = (
-            tf.function(
-                self._signature,
-                jit_compile=True,
-                input_signature=[tf.TensorSpec([None, maxlen], tf.int32)],
-            ).get_concrete_function()
-            if self.xla
-            else None
-        )
+        # XLA on a CPU: the shared program of the artifact's architecture (its compiled programs
+        # are reused by the next version: model_contract/shared_xla.py), else the signature
+        # compiled for this version alone.
+        self._compiled = self._xla_function(path, maxlen) if self.xla else None
         logger.info(
             "model loaded path=%s device=%s xla=%s seconds=%.2f",
             path,
@@ -97,6 +91,18 @@ class ModelRunner:
             self.xla,
             time.perf_counter() - started,
         )
+
+    def _xla_function(self, path: Path, maxlen: int) -> cudnn.TensorFn:
+        shared = shared_xla.build(path, maxlen, self._signature)
+        if shared is not None:
+            return shared
+        # The concrete function, not the tf.function: skips ~100 us of Python dispatch per call.
+        compiled: cudnn.TensorFn = tf.function(
+            self._signature,
+            jit_compile=True,
+            input_signature=[tf.TensorSpec([None, maxlen], tf.int32)],
+        ).get_concrete_function()
+        return compiled
 
     @property
     def signature(self) -> ServingSignature:

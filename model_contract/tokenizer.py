@@ -143,6 +143,7 @@ class Tokenizer:
         self._latin1 = (
             Latin1Words(config.lowercase) if config.word_pattern == DEFAULT_WORD_PATTERN else None
         )
+        self._offsets = np.arange(config.maxlen)  # a window's positions, for cutting windows
         self._latin1_ids = {
             w.encode("latin-1"): i for w, i in self._ids_or_stop.items() if is_latin1(w)
         }
@@ -199,13 +200,18 @@ class Tokenizer:
         """
         tokens = self._tokens(text)
         n_tokens, n_oov = len(tokens), tokens.count(self.config.oov_id)
-        ids = [self.config.start_id, *tokens]
-        maxlen = self.config.maxlen
-        if len(ids) <= maxlen or self.config.truncating != "pre":
-            return Windows(pad_sequence(ids, self.config)[None, :], n_tokens, n_oov)
-        starts = window_starts(len(ids), maxlen, stride, max_windows)
-        rows = np.array([ids[s : s + maxlen] for s in starts], dtype=np.int32)
-        return Windows(rows, n_tokens, n_oov)
+        config, maxlen = self.config, self.config.maxlen
+        if n_tokens < maxlen or config.truncating != "pre":
+            return Windows(
+                pad_sequence([config.start_id, *tokens], config)[None, :], n_tokens, n_oov
+            )
+        # One int32 array of the review's ids, windows cut from it by one fancy index: no
+        # per-window Python lists (same rows as slicing ``[start_id, *tokens]``).
+        ids = np.empty(n_tokens + 1, dtype=np.int32)
+        ids[0] = config.start_id
+        ids[1:] = tokens
+        starts = window_starts(n_tokens + 1, maxlen, stride, max_windows)
+        return Windows(ids[np.add.outer(starts, self._offsets)], n_tokens, n_oov)
 
     def encode_batch(self, texts: Sequence[str]) -> npt.NDArray[np.int32]:
         if not texts:

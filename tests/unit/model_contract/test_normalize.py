@@ -84,3 +84,29 @@ def test_the_nfkc_mode_is_frozen() -> None:
     tables = repr((sorted(n._INVISIBLE), sorted(n._LOOKALIKE.items())))
     digest = hashlib.sha256(tables.encode()).hexdigest()
     assert digest == "f47ec6f041d46ffa9b3561d8e72152f8d30053e103dd5f6741196b5197a3e7a4"
+
+
+def test_presence_checks_do_not_change_the_result() -> None:
+    """``nfkc`` skips the deletion and the folding when a regex finds nothing to delete or fold:
+    same output as always applying them (the definition), on random mixes of every kind."""
+    import random
+    import unicodedata
+
+    from model_contract import normalize
+
+    def reference(text: str) -> str:
+        if text.isascii():
+            return text
+        out = unicodedata.normalize("NFKC", text.translate(normalize._INVISIBLE))
+        if normalize._LOOKALIKE_CHARS.isdisjoint(out):
+            return out
+        return normalize._fold_lookalikes(out)
+
+    pieces = [
+        "great", "film", " ", ", ", "café", "naïve", "\uff46\uff49\uff4c\uff4d", "\ufb01", "Это", "фильм", "ταινία",
+        *map(chr, normalize._INVISIBLE), *normalize._LOOKALIKE_CHARS, "e\u0301", "😀",
+    ]  # fmt: skip
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        assert nfkc(text) == reference(text), repr(text)

@@ -175,3 +175,21 @@ def test_first_window_is_the_encoded_row(real_reviews: tuple[list[str], list[str
         windows = tok.encode_windows(text, 80, 32)
         np.testing.assert_array_equal(windows.rows[0], tok.encode(text).ids)
         assert windows.rows.shape[1] == CONFIG.maxlen and windows.rows.dtype == np.int32
+
+
+@pytest.mark.parametrize(("stride", "max_windows"), [(80, 32), (40, 32), (80, 3), (80, 1)])
+def test_windows_are_the_slices_of_the_id_list(
+    real_reviews: tuple[list[str], list[str]], stride: int, max_windows: int
+) -> None:
+    """The windows cut from one id array equal the definition: slices of ``to_ids``."""
+    train, test = real_reviews
+    tok = Tokenizer(CONFIG, build_word_index(train, CONFIG))
+    for text in [*test[:300], "", "good", "word " * 79, "word " * 80, "word " * 81, "x " * 500]:
+        ids, n_oov = tok.to_ids(text)
+        starts = window_starts(len(ids), CONFIG.maxlen, stride, max_windows)
+        expected = [tok.encode(text).ids] if len(ids) <= CONFIG.maxlen else [
+            ids[s : s + CONFIG.maxlen] for s in starts
+        ]  # fmt: skip
+        windows = tok.encode_windows(text, stride, max_windows)
+        np.testing.assert_array_equal(windows.rows, np.array(expected, dtype=np.int32))
+        assert (windows.n_tokens, windows.n_oov) == (len(ids) - 1, n_oov)
