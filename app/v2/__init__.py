@@ -52,5 +52,7 @@ class V2:
 def install(app: FastAPI, runtime: Runtime) -> V2:
     metrics = V2Metrics(runtime.metrics.registry)
     app.state.v2_metrics = metrics
-    app.include_router(rest.router)
+    root, mount = rest.routes()
+    app.router.routes.insert(0, mount)  # see rest.routes: matched before the routers
+    app.router.routes.append(root)
     return V2(runtime, metrics)

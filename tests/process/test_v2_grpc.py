@@ -117,6 +117,22 @@ def test_bytes_contents_are_read_as_well(client: triton.InferenceServerClient) -
     np.testing.assert_array_equal(raw.as_numpy("probability"), reference.as_numpy("probability"))
 
 
+def test_grpcurl_style_json_request(client: triton.InferenceServerClient) -> None:
+    """docs/api.md's grpcurl request: protobuf's JSON mapping (what grpcurl sends), base64 bytes."""
+    from google.protobuf import json_format
+    from tritonclient.grpc import service_pb2 as pb
+
+    doc = """{"model_name": "imdb_lstm",
+      "inputs": [{"name": "text", "datatype": "BYTES", "shape": ["1"],
+                  "contents": {"bytes_contents": ["QSBkdWxsLCBsaWZlbGVzcyBtZXNzLg=="]}}]}"""
+    request = json_format.Parse(doc, pb.ModelInferRequest())
+    response = client._client_stub.ModelInfer(request, metadata=list(auth().items()), timeout=30)
+    answer = json_format.MessageToDict(response)
+    assert answer["modelVersion"] == "4" and answer["outputs"][1]["name"] == "label"
+    result = triton.InferResult(response)
+    assert result.as_numpy("label").tolist() == [b"negative"]  # "A dull, lifeless mess."
+
+
 def _typed(datatype: str, shape: list[int], data: np.ndarray[Any, Any]) -> triton.InferInput:
     tensor = triton.InferInput("text", shape, datatype)
     tensor.set_data_from_numpy(data)

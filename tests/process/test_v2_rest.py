@@ -165,6 +165,14 @@ def test_malformed_bodies_get_the_protocols_error(server: V2Server) -> None:
     assert httpx.get(f"{server.server.url}/v2/models/{MODEL}/nothing").json() == {
         "error": "Not Found"
     }
+    # An unknown version is a 404 whatever the body (the model is checked before the body is read).
+    r = httpx.post(
+        f"{server.server.url}/v2/models/{MODEL}/versions/99/infer", content=b"{}", headers=auth()
+    )
+    assert (r.status_code, r.json()) == (
+        404,
+        {"error": "model version '99' is not loaded; loaded: 4"},
+    )
 
 
 def test_requests_are_counted_by_protocol(
