@@ -202,6 +202,8 @@ def create_app(
     screens: dict[str, type[BaseModel]] = dict.fromkeys(predict_paths, PredictRequest)
     schemas = (screens | explain_routes.SCHEMAS).items()
     fast = fast_paths(app, predict_router)
+    if fast:  # the same shortcut for V2's unversioned infer route (app/v2/rest.py)
+        fast |= v2.fast_paths()
     app.fast_paths = frozenset(fast)
     app.add_middleware(
         RequestMiddleware,
