@@ -2,6 +2,7 @@
 
     python -m bench.profile [--model-dir DIR] [-c 64] [--seconds 15] [--env KEY=VALUE ...]
                             [--flamegraph docs/x.svg] [--cwd CHECKOUT]
+    python -m bench.profile --protocol v2_grpc     # or v2_rest: the V2 routes (bench.v2's loads)
 
 Starts the service (real uvicorn subprocess), drives it with the load generator, samples it with
 ``py-spy record --format raw`` (all threads, GIL holders and idle excluded), and aggregates the
@@ -25,7 +26,8 @@ from typing import Any
 
 from bench import flame, measure
 from bench.reviews import load_reviews, write_bodies
-from bench.server import Server, http_get
+from bench.server import Server, free_port, http_get
+from bench.v2 import grpc_load, write_v2_bodies
 
 PY_SPY = Path(os.environ.get("VIRTUAL_ENV", ".venv")) / "bin" / "py-spy"
 
@@ -63,8 +65,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--save", type=Path, help="keep the collapsed stacks here")
     ap.add_argument("--flamegraph", type=Path, help="also record an SVG flame graph here")
     ap.add_argument("--cwd", type=Path, help="serve another checkout (e.g. main's snapshot)")
+    ap.add_argument("--protocol", choices=["predict", "v2_rest", "v2_grpc"], default="predict")
     args = ap.parse_args(argv)
     env = {"MODEL_DIR": str(Path(args.model_dir).resolve())}
+    grpc_port = free_port()
+    if args.protocol == "v2_grpc":
+        env["GRPC_PORT"] = str(grpc_port)
     env.update(kv.split("=", 1) for kv in args.env)
     texts, _ = load_reviews(4000)
     with (
@@ -75,13 +81,22 @@ def main(argv: list[str] | None = None) -> None:
     ):
         bodies = Path(tmp) / "bodies.jsonl"
         write_bodies(texts, bodies)
-        result: dict[str, Any] = {}
-        load = threading.Thread(
-            target=lambda: result.update(
-                measure.loadgen(srv.url, bodies, args.concurrency, 10**7, load_s)
-            )
-        )
+        v2_bodies = Path(tmp) / "v2.jsonl"
+        write_v2_bodies(texts, v2_bodies)
+        c, n = args.concurrency, 10**7
         load_s = args.seconds * (2 if args.flamegraph else 1) + 4
+        v2_url = srv.url.replace("/predict", "/v2/models/imdb_lstm/infer")
+        result: dict[str, Any] = {}
+
+        def drive() -> None:
+            if args.protocol == "v2_grpc":
+                result.update(grpc_load(f"127.0.0.1:{grpc_port}", bodies, c, n, load_s))
+            elif args.protocol == "v2_rest":
+                result.update(measure.loadgen(v2_url, v2_bodies, c, n, load_s))
+            else:
+                result.update(measure.loadgen(srv.url, bodies, c, n, load_s))
+
+        load = threading.Thread(target=drive)
         load.start()
         time.sleep(1.0)  # past the load generator's start-up
         out = Path(tmp) / "stacks.txt"

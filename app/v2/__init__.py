@@ -7,10 +7,15 @@ protocols score through the app's one ``Runtime`` (docs/api.md, "Open Inference 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from app.service import Runtime
 from app.v2 import rest
+from app.v2.fast import FastInfer
 from app.v2.grpc_server import GrpcFront
 from app.v2.metrics import V2Metrics
 
@@ -36,6 +41,11 @@ class V2:
             await self._grpc.stop(self.runtime.settings.request_timeout_s)
         self._grpc = None
 
+    def fast_paths(self) -> dict[str, Callable[[ASGIApp], ASGIApp]]:
+        """The unversioned infer route's shortcut past the routers (``app.v2.fast``)."""
+        name = self.runtime.settings.v2_model_name
+        return {f"/v2/models/{name}/infer": partial(FastInfer, name=name)}
+
     def paths(self) -> set[str]:
         """The concrete unversioned V2 paths (the request metrics label these by path)."""
         model = f"/v2/models/{self.runtime.settings.v2_model_name}"
@@ -52,5 +62,7 @@ class V2:
 def install(app: FastAPI, runtime: Runtime) -> V2:
     metrics = V2Metrics(runtime.metrics.registry)
     app.state.v2_metrics = metrics
-    app.include_router(rest.router)
+    root, mount = rest.routes()
+    app.router.routes.insert(0, mount)  # see rest.routes: matched before the routers
+    app.router.routes.append(root)
     return V2(runtime, metrics)

@@ -103,6 +103,7 @@ class Servicer(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[misc]
         async def work() -> Any:
             metadata = dict(context.invocation_metadata() or ())
             core.check_auth(self.runtime, metadata.get("authorization"))
+            core.check_model(self.runtime, request.model_name, request.model_version)
             texts = self._texts(request)
             params = {k: _param(v) for k, v in request.parameters.items()}
             names = [o.name for o in request.outputs]

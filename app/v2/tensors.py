@@ -10,8 +10,10 @@ answers are encoded the same two ways.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -36,7 +38,7 @@ class TensorError(ValueError):
     """The request's tensors are not what the model takes (400 / INVALID_ARGUMENT)."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Output:
     name: str
     datatype: str
@@ -55,8 +57,8 @@ class Output:
 
     def json_values(self) -> list[Any]:
         """JSON values: FP32 rounded to float32, as the raw bytes carry them."""
-        if self.datatype == "FP32":
-            return np.asarray(self.values, dtype=np.float32).tolist()  # type: ignore[no-any-return]
+        if self.datatype == "FP32":  # array('f'): the float32 rounding, ~10x cheaper than numpy's
+            return array("f", self.values).tolist()
         return self.values
 
     def _bytes(self) -> list[bytes]:
@@ -130,17 +132,20 @@ def requested(names: Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+# Each output's value from a ``Scored`` (None becomes '' in a BYTES tensor).
+_VALUE: dict[str, Callable[[Scored], Any]] = {
+    "probability": attrgetter("probability"),
+    "label": attrgetter("label"),
+    "windows": attrgetter("windows"),
+    "readable": attrgetter("readable"),
+    "reason": lambda s: s.reason or "",
+    "coverage": attrgetter("coverage"),
+    "language": lambda s: s.language or "",
+}
+
+
 def outputs(scored: Sequence[Scored], names: Sequence[str]) -> list[Output]:
-    columns: dict[str, Any] = {
-        "probability": lambda: [s.probability for s in scored],
-        "label": lambda: [s.label for s in scored],
-        "windows": lambda: [s.windows for s in scored],
-        "readable": lambda: [s.readable for s in scored],
-        "reason": lambda: [s.reason or "" for s in scored],
-        "coverage": lambda: [s.coverage for s in scored],
-        "language": lambda: [s.language or "" for s in scored],
-    }
-    return [Output(name, OUTPUTS[name][0], columns[name]()) for name in names]
+    return [Output(n, OUTPUTS[n][0], list(map(_VALUE[n], scored))) for n in names]
 
 
 def metadata_tensors() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

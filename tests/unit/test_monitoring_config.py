@@ -83,7 +83,11 @@ def families_to_samples(text: str) -> set[str]:
 def exported_by_service_metrics() -> set[str]:
     from prometheus_client import generate_latest
 
-    return families_to_samples(generate_latest(ServiceMetrics().registry).decode())
+    from app.v2.metrics import V2Metrics
+
+    metrics = ServiceMetrics()
+    V2Metrics(metrics.registry)  # the V2 protocols' metrics share the service's registry
+    return families_to_samples(generate_latest(metrics.registry).decode())
 
 
 def alert_rules() -> list[dict[str, Any]]:
