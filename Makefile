@@ -20,7 +20,7 @@ SOAK_ARGS ?=
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: help serve test lint format train train-smoke bench soak fuzz compose-smoke compose-reload-check gpu-check requirements venv clean
+.PHONY: help serve test lint format train train-smoke bench soak chaos fuzz compose-smoke compose-reload-check gpu-check requirements venv clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ bench: $(DEV_STAMP) ## run the benchmarks (results under bench/results/)
 
 soak: $(DEV_STAMP) ## 30 min of mixed load, hot swaps, slow clients, bad bodies (SOAK_ARGS="--minutes 120")
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
+
+chaos: $(DEV_STAMP) ## compose under load: kill -9, a failing and a wedged model call, full queue in a swap, corrupt version
+	PYTHON=$(BIN)/python scripts/chaos.sh
 
 fuzz: $(DEV_STAMP) ## schemathesis --checks all on every POST route of a local server (FUZZ_EXAMPLES=200)
 	BIN=$(BIN) scripts/fuzz.sh

@@ -81,6 +81,16 @@ class Settings(ModelSettings):
     request_timeout_s: float = Field(
         default=10.0, gt=0, description="Per-request deadline (504 after)."
     )
+    wedged_ready_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A model call running longer: /readyz 503 (app/watchdog.py).",
+    )
+    wedged_exit_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="Longer still: /healthz 503 and the process exits (0: never).",
+    )
     on_unreadable: Literal["answer", "refuse"] = Field(
         default="answer",
         description="Texts the model cannot read: 'answer' (flagged) or 'refuse' (422 / per item).",

@@ -40,6 +40,7 @@ from app.schemas import PredictRequest
 from app.service import Runtime
 from app.v2 import V2
 from app.v2 import install as install_v2
+from app.watchdog import Watchdog
 
 logger = logging.getLogger("app")
 
@@ -153,11 +154,14 @@ def create_app(
         explain_routes.warm(app, default, settings)
         lag = LoopLagMonitor(runtime.metrics.registry)  # app/loop_lag.py
         lag.start()
+        watchdog = Watchdog(runtime)  # app/watchdog.py: a wedged model call
+        watchdog.start()
         try:
             yield
         finally:
             announcer.cancel()
             await lag.stop()
+            await watchdog.stop()
             logger.info("shutting down: draining batcher")
             await v2.stop()  # in-flight RPCs finish first: they need the batcher
             await runtime.stop()

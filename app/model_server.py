@@ -69,10 +69,15 @@ def describe_load_error(exc: BaseException, model_dir: Path) -> str:
     )
 
 
-def _batch_fn(runner: Runner) -> Callable[[list[Row]], Sequence[float]]:
+def _batch_fn(runner: Runner, calls: list[float]) -> Callable[[list[Row]], Sequence[float]]:
     def run_batch(rows: list[Row]) -> Sequence[float]:
-        """Runs in the batcher's thread: one stack, one model call for the whole batch."""
-        probs: list[float] = runner.predict(np.stack(rows)).tolist()
+        """Runs in the batcher's thread: one stack, one model call for the whole batch.
+        ``calls`` holds the running call's start (app/watchdog.py reads it: a wedged call)."""
+        calls.append(time.monotonic())
+        try:
+            probs: list[float] = runner.predict(np.stack(rows)).tolist()
+        finally:
+            calls.clear()
         return probs
 
     return run_batch
@@ -90,8 +95,9 @@ class ModelServer:
         # /explain's gradient batcher (app.explain.gradient), built on demand and stopped with
         # this server: held anywhere else, it kept an unloaded model alive (+25 MiB per swap).
         self.explainer: asyncio.Task[Companion | str] | None = None
+        self._calls: list[float] = []  # the running model call's start time, if one runs
         self._batcher: Batcher[Row, float] = Batcher(
-            _batch_fn(runner),  # not a bound method: no server <-> batcher reference cycle
+            _batch_fn(runner, self._calls),  # not a bound method: no server <-> batcher cycle
             max_batch_size=self.policy.max_batch_size,
             max_delay_s=self.policy.max_delay_s,
             max_queue_size=self.policy.max_queue_size,
@@ -128,6 +134,11 @@ class ModelServer:
     @property
     def version(self) -> str:
         return str(self.artifact.version)
+
+    def busy_for(self) -> float:
+        """Seconds the running model call has taken so far (0 when none runs)."""
+        calls = list(self._calls)  # the model thread appends and clears; a copy is consistent
+        return time.monotonic() - calls[0] if calls else 0.0
 
     @property
     def depth(self) -> int:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
+from app import watchdog
 from app.deps import RuntimeDep, runtime_of
 from app.errors import ERROR_RESPONSES, error_response
 from app.metrics import CONTENT_TYPE
@@ -124,10 +125,13 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 }
 
 
-@ops_router.get("/healthz", response_model=Health)
-async def healthz() -> Health:
-    """Liveness: the process is up and serving HTTP."""
-    return Health(status="ok")
+@ops_router.get("/healthz", response_model=Health, responses=UNAVAILABLE)
+async def healthz(runtime: RuntimeDep) -> Any:
+    """Liveness: the process is up and serving HTTP, and no model call has been running for longer
+    than ``WEDGED_EXIT_S`` (503 ``wedged``: restart the process)."""
+    if watchdog.alive(runtime):
+        return Health(status="ok")
+    return error_response(503, "not alive: a model call is wedged", code="wedged")
 
 
 @ops_router.get("/readyz", response_model=Health, responses=UNAVAILABLE)
@@ -136,7 +140,9 @@ async def readyz(runtime: RuntimeDep) -> Any:
     starting or draining."""
     if runtime.ready:
         return Health(status="ready")
-    state = "draining" if runtime.draining else "starting"
+    default = runtime.models.default
+    wedged = default is not None and default.state == "ready" and not runtime.draining
+    state = "draining" if runtime.draining else "wedged" if wedged else "starting"
     retry_after = {"Retry-After": str(runtime.settings.retry_after_s)}
     return error_response(503, f"not ready: {state}", code=state, headers=retry_after)
 

@@ -84,9 +84,12 @@ class Runtime:
 
     @property
     def ready(self) -> bool:
-        """The default version is loaded and ready, and no SIGTERM arrived."""
+        """The default version is loaded and ready, its model call is not wedged (``WEDGED_READY_S``:
+        app/watchdog.py) and no SIGTERM arrived."""
         server = self.models.default
-        return server is not None and server.state == "ready" and not self.draining
+        if server is None or server.state != "ready" or self.draining:
+            return False
+        return server.busy_for() <= self.settings.wedged_ready_s
 
     def default_mode(self, server: ModelServer | None = None) -> Mode:
         """SCORING if set, else the (given or default) version's validated default."""

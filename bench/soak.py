@@ -125,6 +125,20 @@ def minute(server: Server, bodies: dict[str, Path], rate: float, seconds: float,
     }  # fmt: skip
 
 
+def report_only(series: Path) -> int:
+    """Summary and plot of a time series already written (a run stopped early has no summary);
+    swap times are known to the minute here (the minute whose row first counts the swap)."""
+    lines = [json.loads(line) for line in series.read_text().splitlines() if line.strip()]
+    meta, rows = lines[0]["meta"], lines[1:]
+    swaps = [{"t": r["t"], "to": "?", "s": float("nan")} for prev, r in zip([{"swaps": 0}, *rows],
+             rows, strict=False) if r["swaps"] > prev["swaps"]]  # fmt: skip
+    summary = soak_report.summarize(meta, rows, swaps, "")
+    series.with_suffix(".summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    soak_report.plot(meta, rows, swaps, series.with_suffix(".png"))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=30.0)
@@ -135,7 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minute-s", type=float, default=60.0, help="length of one soak minute")
     ap.add_argument("--out", type=Path, help="time series (default bench/results/soak-<t>.jsonl)")
     ap.add_argument("--check", action="store_true", help="exit 1 on server errors or lost ones")
+    ap.add_argument("--report", type=Path, help="only summarize and plot this time series again")
     args = ap.parse_args(argv)
+    if args.report:
+        return report_only(args.report)
     # SIGTERM unwinds like Ctrl-C: the server is stopped and the minutes so far are kept.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     out = args.out or RESULTS / f"soak-{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
