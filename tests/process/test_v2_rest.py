@@ -172,7 +172,7 @@ def test_malformed_bodies_get_the_protocols_error(server: V2Server) -> None:
     )
     assert (r.status_code, r.json()) == (
         404,
-        {"error": "model version '99' is not loaded; loaded: 4"},
+        {"error": f"model version '99' is not loaded; loaded: {DEFAULT}"},
     )
 
 
