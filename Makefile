@@ -63,7 +63,7 @@ SAMPLE := tests/data/aclImdb_sample.tar.gz
 SAMPLE_EXTRA := tests/data/aclImdb_sample_extra.tar.gz
 train-smoke: $(DEV_STAMP) ## the whole training recipe on the committed sample (unlabelled + movie split), ~1 min
 	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
-	  $(BIN)/python -m training.train --quick --no-baselines --data $(SAMPLE) \
+	  $(BIN)/python -m training.train --quick --no-baselines --teacher nblr-self --data $(SAMPLE) \
 	    --unsup $(SAMPLE_EXTRA) --movies $(SAMPLE_EXTRA) --model-dir "$$out" && \
 	  grep -q '"test_copies": 4' "$$out"/1/metrics.json && echo "train-smoke: ok ($$out/1)"
 

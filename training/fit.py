@@ -7,6 +7,7 @@ the best epoch's weights.
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,12 @@ def load_student(artifact_dir: Path, tokenizer: Tokenizer) -> keras.Model:
     except (ArtifactError, NetworkError, ValueError) as exc:
         raise ValueError(f"--init-from {artifact_dir}: {exc}") from None
     return model
+
+
+def weights_provenance(artifact_dir: Path | None) -> dict[str, Any] | None:
+    """How ``--init-from``'s weights were trained (its own metrics' "training"), for the record."""
+    if artifact_dir is None:
+        return None
+    training = json.loads((artifact_dir / "metrics.json").read_text(encoding="utf-8"))["training"]
+    keys = ("command", "epochs_run", "best_epoch", "wall_time_s", "fit_time_s", "history", "levers")
+    return {"artifact": str(artifact_dir)} | {k: training.get(k) for k in keys}

@@ -27,6 +27,12 @@ def _scoring_section(metrics: dict[str, Any], maxlen: int) -> str:
             f"{m['accuracy']:.4f} | {m['roc_auc']:.4f} | {m['ece_uncalibrated']:.4f} | {m['ece']:.4f} |"
         )
     platt = ", ".join(f"{k}: a={v['a']:.3f}, b={v['b']:+.3f}" for k, v in scoring["platt"].items())
+    if scoring.get("last_weight"):
+        platt = (
+            f"{platt}; in whole mode the mean is combined with {scoring['last_weight']:.3f} times the "
+            "last window's log-odds first, a weight fitted on validation, where it beat the plain "
+            "mean out of fold"
+        )
     return f"""
 ## Scoring and calibration
 A review becomes every {maxlen}-token window (stride {scoring["stride"]}, at most
@@ -81,6 +87,22 @@ def _vocabulary(config: TokenizerConfig, metrics: dict[str, Any]) -> str:
     return text
 
 
+def _training_run(training: dict[str, Any]) -> str:
+    run = (  # the line break is the committed cards' (they must be reproduced byte for byte)
+        f"epochs run {training['epochs_run']}\n(best {training['best_epoch']}); training wall time "
+        f"{training['wall_time_s']:.0f} s."
+    )
+    origin = training.get("weights_from")
+    if not origin or training["epochs_run"]:
+        return run
+    return (
+        f"the weights are those of an earlier run, `{origin['command']}` (epochs run "
+        f"{origin['epochs_run']}, best {origin['best_epoch']}, wall time {origin['wall_time_s']:.0f} s); "
+        f"this run (`{training['command']}`, {training['wall_time_s']:.0f} s) kept them and fitted "
+        "the scoring and calibration on validation."
+    )
+
+
 def render_model_card(version: int, config: TokenizerConfig, metrics: dict[str, Any]) -> str:
     rows = {"LSTM (this model)": metrics["test"]} | {
         name: m for name, m in metrics.get("baselines", {}).items()
@@ -118,8 +140,7 @@ ids < {config.num_words}), padded/truncated at the front to {config.maxlen} ids.
 {format_table(rows)}
 {_scoring_section(metrics, config.maxlen)}{_behaviour_section(metrics)}
 Confusion matrix (threshold 0.5): TN {cm["tn"]}, FP {cm["fp"]}, FN {cm["fn"]}, TP {cm["tp"]}.
-Validation accuracy {metrics["validation"]["accuracy"]:.4f}; epochs run {metrics["training"]["epochs_run"]}
-(best {metrics["training"]["best_epoch"]}); training wall time {metrics["training"]["wall_time_s"]:.0f} s.
+Validation accuracy {metrics["validation"]["accuracy"]:.4f}; {_training_run(metrics["training"])}
 
 ## Intended use
 Coarse positive/negative sentiment of English movie reviews of typical IMDB length, for analytics or

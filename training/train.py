@@ -60,7 +60,7 @@ def log(msg: str) -> None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     import keras  # deferred: `--help` and argument errors stay instant
 
-    from training.fit import fit_student, load_student
+    from training.fit import fit_student, load_student, weights_provenance
     from training.model import inference_twin
     from training.review_tuning import run_stage_two
 
@@ -185,6 +185,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "max_epochs": args.epochs,
             "quick": args.quick,
             "command": " ".join(["python -m training.train", *args.argv]),
+            "weights_from": weights_provenance(args.init_from),
         },
         "data": {
             "source": Path(ds.source).name,

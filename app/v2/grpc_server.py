@@ -57,6 +57,11 @@ class Servicer(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[misc]
             )
             await context.abort(exc.grpc_code, exc.message)
             raise  # not reached: abort raises
+        except Exception:  # a fault of ours: logged, counted, and no internals in the answer
+            logger.exception("V2 gRPC %s failed", endpoint)
+            self.metrics.observe("grpc", endpoint, "INTERNAL", time.perf_counter() - started)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal server error")
+            raise
         self.metrics.observe("grpc", endpoint, "OK", time.perf_counter() - started)
         return result
 

@@ -9,6 +9,12 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
+from model_contract.artifact import load_artifact
+
+# The committed default version: trained with the clean-up (v4 on), so copies read as the clean text.
+DEFAULT_ARTIFACT = load_artifact(Settings().model_dir)
+assert DEFAULT_ARTIFACT.tokenizer.config.normalization == "nfkc"
+DEFAULT = str(DEFAULT_ARTIFACT.version)
 
 CLEAN = "A wonderful, moving film with brilliant performances. I loved every minute of it."
 COPIED = {
@@ -36,7 +42,7 @@ def predict(client: TestClient, text: str, version: str | None = None) -> dict[s
 @pytest.mark.parametrize("case", sorted(COPIED))
 def test_copied_text_answers_like_the_clean_text(client: TestClient, case: str) -> None:
     clean, copied = predict(client, CLEAN), predict(client, COPIED[case])
-    assert clean["model_version"] == copied["model_version"] == "4"
+    assert clean["model_version"] == copied["model_version"] == DEFAULT
     assert copied["probability"] == pytest.approx(clean["probability"], abs=1e-6)
     assert copied["label"] == clean["label"] == "positive"
     assert copied["readable"] is True and copied["coverage"] == clean["coverage"]

@@ -16,9 +16,9 @@ from tests.model.conftest import SAMPLE, full_dataset_path
 from tests.process.servers import run_server
 from training.data import load_imdb
 
-# v4 measures 0.8987 (whole review, default) and 0.8867 (last 80) on all 25,000 reviews (v3: 0.8911
-# / 0.8787; docs/training.md); the floors sit just under the measured values so any regression fails.
-FULL_MIN_ACCURACY = {"default": 0.895, "last": 0.883}
+# v5 measures 0.9014 (whole review, default) and 0.8902 (last 80) on all 25,000 reviews (v4: 0.8987
+# / 0.8867; docs/training.md); the floors sit just under the measured values so any regression fails.
+FULL_MIN_ACCURACY = {"default": 0.898, "last": 0.887}
 SAMPLE_MIN_ACCURACY = {"default": 0.86, "last": 0.83}
 BATCH = 64  # MAX_TEXTS_PER_REQUEST
 

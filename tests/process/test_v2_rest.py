@@ -18,6 +18,7 @@ from tritonclient.utils import InferenceServerException
 
 from tests.process.servers import metric
 from tests.process.v2_server import (
+    DEFAULT,
     MAX_BODY,
     MODEL,
     OUTPUT_NAMES,
@@ -55,13 +56,13 @@ def text_input(texts: list[str], binary: bool = True) -> triton.InferInput:
 def test_health_and_metadata(client: triton.InferenceServerClient) -> None:
     assert client.is_server_live() and client.is_server_ready()
     assert client.get_server_metadata()["extensions"] == ["binary_tensor_data"]
-    assert client.is_model_ready(MODEL) and client.is_model_ready(MODEL, "4")
+    assert client.is_model_ready(MODEL) and client.is_model_ready(MODEL, DEFAULT)
     assert not client.is_model_ready(MODEL, "99") and not client.is_model_ready("other")
     meta = client.get_model_metadata(MODEL)
-    assert meta["versions"] == ["4"]
+    assert meta["versions"] == [DEFAULT]
     assert meta["inputs"] == [{"name": "text", "datatype": "BYTES", "shape": [-1]}]
     assert [o["name"] for o in meta["outputs"]] == list(OUTPUT_NAMES)
-    assert client.get_model_metadata(MODEL, "4")["versions"] == ["4"]
+    assert client.get_model_metadata(MODEL, DEFAULT)["versions"] == [DEFAULT]
 
 
 @pytest.mark.parametrize("binary", [True, False], ids=["binary", "json"])
@@ -70,7 +71,7 @@ def test_answers_equal_predict(
 ) -> None:
     outputs = [triton.InferRequestedOutput(n, binary_data=binary) for n in OUTPUT_NAMES]
     result = client.infer(MODEL, [text_input(TEXTS, binary)], outputs=outputs, headers=auth())
-    assert result.get_response()["model_version"] == "4"
+    assert result.get_response()["model_version"] == DEFAULT
     reference = predict(server, TEXTS)
     assert_same_answers(result, reference)
     assert (
@@ -82,8 +83,8 @@ def test_client_defaults_scoring_parameter_and_pinned_version(
     server: V2Server, client: triton.InferenceServerClient
 ) -> None:
     # No outputs named: the client asks for all of them as binary (binary_data_output).
-    result = client.infer(MODEL, [text_input(TEXTS)], headers=auth(), model_version="4")
-    assert_same_answers(result, predict(server, TEXTS, model_version="4"))
+    result = client.infer(MODEL, [text_input(TEXTS)], headers=auth(), model_version=DEFAULT)
+    assert_same_answers(result, predict(server, TEXTS, model_version=DEFAULT))
     last = client.infer(MODEL, [text_input(TEXTS)], headers=auth(), parameters={"scoring": "last"})
     assert_same_answers(last, predict(server, TEXTS, scoring="last"))
     assert last.as_numpy("windows").tolist() == [1] * len(TEXTS)
@@ -171,7 +172,7 @@ def test_malformed_bodies_get_the_protocols_error(server: V2Server) -> None:
     )
     assert (r.status_code, r.json()) == (
         404,
-        {"error": "model version '99' is not loaded; loaded: 4"},
+        {"error": f"model version '99' is not loaded; loaded: {DEFAULT}"},
     )
 
 

@@ -12,9 +12,14 @@ from typing import Any
 import httpx
 import numpy as np
 
+from model_contract.artifact import resolve_version_dir
 from tests.process.servers import Server, free_port, run_server
 
 KEY = "v2-test-key"
+# The committed default (the highest version), as a V2 version string: "4", "5", ...
+DEFAULT = resolve_version_dir(
+    Path(__file__).resolve().parents[2] / "model_artifacts" / "imdb_lstm"
+).name
 
 
 def auth() -> dict[str, str]:
