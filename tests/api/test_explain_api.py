@@ -80,13 +80,17 @@ def test_explanation_points_the_right_way(client: TestClient, method: str) -> No
         assert sign * tok["contribution"] > 0.1, (text, tok)
     # Strongly polar reviews: P within 0.01 of 0 or 1, so every change in P is small - the log-odds
     # still rank the words (one polar word among several moves a saturated LSTM little; the
-    # strongest one is a polar word).
+    # strongest one is a polar word). Exact occlusion only: the gradient is a first-order estimate,
+    # and deep in saturation it can miss (v5 on NEGATIVE: "waste" +0.23 by gradient, -0.10 by
+    # occlusion; docs/explain.md, "Which to use").
     polar = {"wonderful", "moving", "brilliant", "loved", "dull", "boring", "mess", "terrible"}
     for text, sign in ((POSITIVE, 1), (NEGATIVE, -1)):
         body = client.post("/explain", json={"text": text, "method": method}).json()
         assert min(body["probability"], 1 - body["probability"]) < 0.01
         scored = [t for t in body["tokens"] if t["status"] == "scored"]
         assert max(abs(t["probability_change"]) for t in scored) < 0.01
+        if method == "gradient":
+            continue
         strongest = max(scored, key=lambda t: sign * t["contribution"])
         assert sign * strongest["contribution"] > 0.05, strongest
         assert strongest["text"].lower() in polar | {"waste", "awful"}, strongest
